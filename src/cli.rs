@@ -1,0 +1,323 @@
+//! The command line: `serve`, `demo`, and the operator's `user`, `client` and `keys`
+//! commands, which act on the same database as `serve` (also while it runs).
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use crate::app::{self, App};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, Settings};
+use crate::demo;
+use crate::flow::clients::{self, NewClient};
+use crate::flow::users::{self, NewUser};
+use crate::secrets;
+use crate::store::Role;
+use crate::tokens::keys::generate_key;
+use crate::tokens::Alg;
+
+#[derive(Parser)]
+#[command(name = "clearance", version, about = "An OpenID Connect authorization server for FHIR APIs that issues label-aware tokens")]
+pub struct Cli {
+    /// TOML configuration file.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Address to listen on (CLEARANCE_LISTEN).
+    #[arg(long, global = true)]
+    listen: Option<String>,
+    /// Issuer URL (CLEARANCE_ISSUER).
+    #[arg(long, global = true)]
+    issuer: Option<String>,
+    /// sqlite://path or postgres://... (CLEARANCE_DATABASE_URL).
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve,
+    /// Run the server with demo users and a demo app, and print how to try it.
+    Demo,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage OAuth clients (apps).
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user. Without --password-stdin a random password is generated and printed.
+    Add(UserAdd),
+    List,
+    Remove {
+        #[arg(long)]
+        username: String,
+    },
+}
+
+#[derive(Args)]
+struct UserAdd {
+    #[arg(long)]
+    username: String,
+    /// The user's FHIR resource, e.g. Patient/123.
+    #[arg(long)]
+    fhir_user: Option<String>,
+    #[arg(long, default_value = "patient", value_parser = ["patient", "practitioner"])]
+    role: String,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    password_stdin: bool,
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long)]
+    email: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Register a client and print it as JSON (with client_secret when one is issued).
+    Add(ClientAdd),
+    List,
+    Remove {
+        #[arg(long)]
+        client_id: String,
+    },
+}
+
+#[derive(Args)]
+struct ClientAdd {
+    #[arg(long)]
+    name: String,
+    /// A redirect URI; repeat for several. Compared as exact strings.
+    #[arg(long = "redirect-uri", required = true)]
+    redirect_uris: Vec<String>,
+    /// A public client (browser or native app): no secret, PKCE only. The default.
+    #[arg(long, conflicts_with = "confidential")]
+    public: bool,
+    /// A confidential client with a client secret.
+    #[arg(long)]
+    confidential: bool,
+    /// A fixed client_id instead of a random one.
+    #[arg(long)]
+    client_id: Option<String>,
+    /// The ID token signing algorithm.
+    #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256"])]
+    id_token_alg: String,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// List the signing keys (kid, algorithm, state).
+    List,
+    /// Generate new keys that sign from now on; the old ones stay published until every
+    /// token they signed has expired.
+    Rotate,
+}
+
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("clearance: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn load_config(cli: &Cli) -> Result<Config, String> {
+    let mut settings = Settings::default();
+    if let Some(path) = &cli.config {
+        settings = settings.overlay(Settings::from_file(path).map_err(|e| e.to_string())?);
+    }
+    settings = settings.overlay(Settings::from_env(|k| std::env::var(k).ok()).map_err(|e| e.to_string())?);
+    settings = settings.overlay(Settings {
+        listen: cli.listen.clone(),
+        issuer: cli.issuer.clone(),
+        database_url: cli.database_url.clone(),
+        ..Settings::default()
+    });
+    Config::from_settings(settings).map_err(|e| e.to_string())
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let mut config = load_config(&cli)?;
+    let now = SystemClock.now();
+    match cli.command {
+        Command::Serve => serve(config).await,
+        Command::Demo => {
+            config.demo = true;
+            let database = app::open_database(&config).await.map_err(|e| e.to_string())?;
+            demo::seed(database.store.as_ref(), &config, now).await?;
+            drop(database);
+            print_demo_banner(&config);
+            serve(config).await
+        }
+        Command::User(command) => user_command(&config, command, now).await,
+        Command::Client(command) => client_command(&config, command, now).await,
+        Command::Keys(command) => keys_command(&config, command, now).await,
+    }
+}
+
+async fn serve(config: Config) -> Result<(), String> {
+    let app = App::build(config).await.map_err(|e| e.to_string())?;
+    tracing::info!(address = %app.local_addr(), issuer = %app.services.config.issuer, "Clearance is listening");
+    app.run_until_stopped().await.map_err(|e| e.to_string())
+}
+
+fn print_demo_banner(config: &Config) {
+    println!();
+    println!("Clearance demo is starting.");
+    println!();
+    println!("  Open        {}/demo", config.issuer);
+    println!("              (the demo app asks you to sign in and consent, then shows its tokens)");
+    println!();
+    println!("  Sign in as  username          password");
+    for (username, password, role, fhir_user, _) in demo::DEMO_USERS {
+        println!("              {username:<17} {password:<18} {} {fhir_user}", role.as_str());
+    }
+    println!();
+    println!("  Discovery   {}/.well-known/openid-configuration", config.issuer);
+    println!();
+}
+
+async fn user_command(config: &Config, command: UserCommand, now: i64) -> Result<(), String> {
+    let database = app::open_database(config).await.map_err(|e| e.to_string())?;
+    let store = database.store.as_ref();
+    match command {
+        UserCommand::Add(add) => {
+            let (password, generated) = if add.password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .lock()
+                    .read_line(&mut line)
+                    .map_err(|e| format!("cannot read the password: {e}"))?;
+                (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+            } else {
+                (secrets::random_token(), true)
+            };
+            let role = Role::parse(&add.role).unwrap_or(Role::Patient);
+            let user = users::create_user(
+                store,
+                NewUser {
+                    username: &add.username,
+                    password: &password,
+                    role,
+                    fhir_user: add.fhir_user.as_deref(),
+                    name: add.name.as_deref(),
+                    email: add.email.as_deref(),
+                },
+                now,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            let mut out = json!({
+                "id": user.id, "username": user.username, "role": user.role, "fhir_user": user.fhir_user,
+            });
+            if generated {
+                out["password"] = json!(password);
+            }
+            println!("{out:#}");
+        }
+        UserCommand::List => {
+            let users = store.list_users().await.map_err(|e| e.to_string())?;
+            let list: Vec<_> = users
+                .iter()
+                .map(|u| json!({"id": u.id, "username": u.username, "role": u.role, "fhir_user": u.fhir_user, "name": u.name}))
+                .collect();
+            println!("{:#}", json!(list));
+        }
+        UserCommand::Remove { username } => {
+            if !store.delete_user(&username).await.map_err(|e| e.to_string())? {
+                return Err(format!("no user {username:?}"));
+            }
+            println!("{:#}", json!({"removed": username}));
+        }
+    }
+    Ok(())
+}
+
+async fn client_command(config: &Config, command: ClientCommand, now: i64) -> Result<(), String> {
+    let database = app::open_database(config).await.map_err(|e| e.to_string())?;
+    let store = database.store.as_ref();
+    match command {
+        ClientCommand::Add(add) => {
+            let registered = clients::register(
+                store,
+                NewClient {
+                    name: &add.name,
+                    redirect_uris: &add.redirect_uris,
+                    confidential: add.confidential,
+                    client_id: add.client_id.as_deref(),
+                    id_token_alg: Alg::parse(&add.id_token_alg).unwrap_or(Alg::Rs256),
+                },
+                now,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            println!("{}", serde_json::to_string_pretty(&registered).map_err(|e| e.to_string())?);
+        }
+        ClientCommand::List => {
+            let clients = store.list_clients().await.map_err(|e| e.to_string())?;
+            let list: Vec<_> = clients
+                .iter()
+                .map(|c| json!({"client_id": c.client_id, "client_name": c.name, "redirect_uris": c.redirect_uris(), "token_endpoint_auth_method": c.token_endpoint_auth_method}))
+                .collect();
+            println!("{:#}", json!(list));
+        }
+        ClientCommand::Remove { client_id } => {
+            if !store.delete_client(&client_id).await.map_err(|e| e.to_string())? {
+                return Err(format!("no client {client_id:?}"));
+            }
+            println!("{:#}", json!({"removed": client_id}));
+        }
+    }
+    Ok(())
+}
+
+async fn keys_command(config: &Config, command: KeysCommand, now: i64) -> Result<(), String> {
+    let database = app::open_database(config).await.map_err(|e| e.to_string())?;
+    let store = database.store.as_ref();
+    match command {
+        KeysCommand::List => {
+            app::load_keys(store, config, now).await.map_err(|e| e.to_string())?;
+        }
+        KeysCommand::Rotate => {
+            for alg in Alg::ALL {
+                let key = tokio::task::spawn_blocking(move || generate_key(alg, now))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())?;
+                store.rotate_signing_key(&key, now).await.map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    let rows = store.signing_keys().await.map_err(|e| e.to_string())?;
+    let list: Vec<_> = rows
+        .iter()
+        .map(|k| json!({"kid": k.kid, "alg": k.alg, "created_at": k.created_at, "retired_at": k.retired_at, "state": if k.retired_at.is_some() { "retired" } else { "active" }}))
+        .collect();
+    println!("{:#}", json!(list));
+    Ok(())
+}

@@ -1,0 +1,62 @@
+//! `clearance demo`: demo users and a demo app, created once, so a newcomer can walk the
+//! whole flow in a browser.
+
+use crate::config::Config;
+use crate::flow::clients::{self, NewClient};
+use crate::flow::users::{self, NewUser};
+use crate::store::{Role, Store, StoreError};
+use crate::tokens::Alg;
+
+pub const DEMO_CLIENT_ID: &str = "demo-app";
+
+/// The demo accounts: username, password, role, fhirUser, display name.
+pub const DEMO_USERS: [(&str, &str, Role, &str, &str); 3] = [
+    ("alice", "alice-demo-pass", Role::Patient, "Patient/alice", "Alice Example"),
+    ("bob", "bob-demo-pass", Role::Patient, "Patient/bob", "Bob Example"),
+    ("dr.jones", "jones-demo-pass", Role::Practitioner, "Practitioner/jones", "Dr. Casey Jones"),
+];
+
+/// The redirect URI of the demo app: a page of this server that shows the tokens.
+pub fn demo_redirect_uri(config: &Config) -> String {
+    config.endpoint("/demo/callback")
+}
+
+/// Creates what is missing of the demo data; existing rows are left alone.
+pub async fn seed(store: &dyn Store, config: &Config, now: i64) -> Result<(), String> {
+    for (username, password, role, fhir_user, name) in DEMO_USERS {
+        if store.user_by_username(username).await.map_err(|e| e.to_string())?.is_some() {
+            continue;
+        }
+        users::create_user(
+            store,
+            NewUser {
+                username,
+                password,
+                role,
+                fhir_user: Some(fhir_user),
+                name: Some(name),
+                email: Some(&format!("{username}@demo.clearance.invalid")),
+            },
+            now,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    }
+    let existing = store.client_by_id(DEMO_CLIENT_ID).await.map_err(|e: StoreError| e.to_string())?;
+    if existing.is_none() {
+        clients::register(
+            store,
+            NewClient {
+                name: "Demo Health App",
+                redirect_uris: &[demo_redirect_uri(config)],
+                confidential: false,
+                client_id: Some(DEMO_CLIENT_ID),
+                id_token_alg: Alg::Rs256,
+            },
+            now,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}

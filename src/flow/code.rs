@@ -1,0 +1,82 @@
+//! Ending an authorization request: the grant and its single-use code (RFC 6749 §4.1.2), or
+//! the user's refusal.
+
+use crate::flow::authorize::{AuthorizationRequest, ErrorRedirect, redirect_url};
+use crate::scope::ScopeSet;
+use crate::secrets;
+use crate::services::Services;
+use crate::store::{AuthorizationCode, Consent, Grant, StoreResult};
+
+/// Records the grant and its code, remembers the consent, ends the pending request, and
+/// returns the URL that carries the code back to the client.
+pub async fn issue_code(
+    services: &Services,
+    request_id: &str,
+    request: &AuthorizationRequest,
+    user_id: &str,
+    auth_time: i64,
+    granted: &ScopeSet,
+    remember: bool,
+) -> StoreResult<String> {
+    let now = services.now();
+    if remember {
+        services
+            .store
+            .upsert_consent(&Consent {
+                user_id: user_id.to_owned(),
+                client_id: request.client_id.clone(),
+                scope: granted.to_string(),
+                updated_at: now,
+            })
+            .await?;
+    }
+    let grant = Grant {
+        id: secrets::random_id(),
+        user_id: user_id.to_owned(),
+        client_id: request.client_id.clone(),
+        scope: granted.to_string(),
+        audience: request.audience.clone(),
+        auth_time,
+        created_at: now,
+        revoked_at: None,
+    };
+    let code = secrets::random_token();
+    let row = AuthorizationCode {
+        code_hash: secrets::hash_secret(&code),
+        grant_id: grant.id.clone(),
+        client_id: request.client_id.clone(),
+        redirect_uri: request.redirect_uri.clone(),
+        code_challenge: request.code_challenge.clone(),
+        nonce: request.nonce.clone(),
+        expires_at: now + services.config.code_ttl,
+        consumed_at: None,
+    };
+    services.store.insert_grant_with_code(&grant, &row).await?;
+    services.store.delete_authorization_request(request_id).await?;
+    tracing::info!(target: "audit", event = "code_issued", client_id = %request.client_id, user_id, grant_id = %grant.id, scope = %granted);
+
+    let mut params = vec![("code", code.as_str())];
+    if let Some(state) = &request.state {
+        params.push(("state", state));
+    }
+    Ok(redirect_url(&request.redirect_uri, &services.config.issuer, &params))
+}
+
+/// The user refused (or the request cannot be completed): the error goes back to the client.
+pub async fn refuse(
+    services: &Services,
+    request_id: &str,
+    request: &AuthorizationRequest,
+    error: &'static str,
+    description: &'static str,
+) -> StoreResult<String> {
+    services.store.delete_authorization_request(request_id).await?;
+    tracing::info!(target: "audit", event = "authorization_refused", client_id = %request.client_id, error);
+    Ok(ErrorRedirect {
+        redirect_uri: request.redirect_uri.clone(),
+        error,
+        description,
+        state: request.state.clone(),
+    }
+    .url(&services.config.issuer))
+}

@@ -1,0 +1,63 @@
+//! RFC 6749 §4.1.3 with RFC 7636 §4.5-4.6: a code for tokens.
+
+use super::TokenRequest;
+use super::issue::{TokenResponse, grant_scope, issue_tokens};
+use crate::flow::error::OAuthError;
+use crate::secrets;
+use crate::services::Services;
+use crate::store::{Client, Redemption};
+
+pub async fn exchange(
+    services: &Services,
+    client: &Client,
+    request: &TokenRequest<'_>,
+) -> Result<TokenResponse, OAuthError> {
+    // Malformed requests are refused before the code is touched, so a client bug does not
+    // burn a good code.
+    let code = request
+        .param("code")
+        .ok_or(OAuthError::invalid_request("code is required"))?;
+    let redirect_uri = request
+        .param("redirect_uri")
+        .ok_or(OAuthError::invalid_request("redirect_uri is required"))?;
+    let verifier = request
+        .param("code_verifier")
+        .ok_or(OAuthError::invalid_request("code_verifier is required (PKCE)"))?;
+
+    let now = services.now();
+    let code = match services
+        .store
+        .redeem_code(&secrets::hash_secret(code), &client.client_id, now)
+        .await?
+    {
+        Redemption::Fresh(code) => code,
+        Redemption::Reused { grant_id } => {
+            // RFC 6749 §4.1.2: a code used twice revokes what it produced.
+            services.store.revoke_grant(&grant_id, now).await?;
+            tracing::warn!(target: "audit", event = "code_reused", client_id = %client.client_id, grant_id, "grant revoked");
+            return Err(OAuthError::invalid_grant("the code was already used"));
+        }
+        Redemption::OtherClient | Redemption::Unknown => {
+            return Err(OAuthError::invalid_grant("the code is invalid"));
+        }
+    };
+    if code.expires_at <= now {
+        return Err(OAuthError::invalid_grant("the code has expired"));
+    }
+    if code.redirect_uri != redirect_uri {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri differs from the authorization request",
+        ));
+    }
+    if !secrets::pkce_s256_matches(verifier, &code.code_challenge) {
+        return Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge"));
+    }
+    let grant = services
+        .store
+        .grant(&code.grant_id)
+        .await?
+        .filter(|g| g.revoked_at.is_none())
+        .ok_or(OAuthError::invalid_grant("the authorization was revoked"))?;
+    let scope = grant_scope(&grant)?;
+    issue_tokens(services, client, &grant, &scope, code.nonce.as_deref()).await
+}

@@ -1,0 +1,138 @@
+//! Minting the token response for a grant: a JWT access token (RFC 9068), an ID token when
+//! `openid` is granted (OIDC Core §3.1.3.3), and a fresh refresh token when `offline_access`
+//! is granted.
+
+use serde::Serialize;
+
+use crate::flow::error::{ErrorCode, OAuthError};
+use crate::scope::{self, ScopeSet};
+use crate::secrets;
+use crate::services::Services;
+use crate::store::{AccessTokenRecord, Client, Grant, RefreshToken};
+use crate::tokens::claims::{ACCESS_TOKEN_TYPE, sign};
+use crate::tokens::{AccessTokenClaims, Alg, IdTokenClaims};
+
+/// RFC 6749 §5.1 (with `id_token` from OIDC Core §3.1.3.3). `expires_in` and `scope` always.
+#[derive(Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("scope", &self.scope)
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+pub fn grant_scope(grant: &Grant) -> Result<ScopeSet, OAuthError> {
+    ScopeSet::parse(&grant.scope).map_err(|_| {
+        tracing::error!(grant_id = %grant.id, "stored grant scope is malformed");
+        OAuthError::new(ErrorCode::ServerError, "internal error")
+    })
+}
+
+/// Issues tokens for `scope` (the grant's scope or a subset of it). A refresh token is
+/// issued when the grant includes `offline_access`; on refresh it replaces the spent one.
+pub async fn issue_tokens(
+    services: &Services,
+    client: &Client,
+    grant: &Grant,
+    scope: &ScopeSet,
+    nonce: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
+    let config = &services.config;
+    let user = services
+        .store
+        .user_by_id(&grant.user_id)
+        .await?
+        .ok_or(OAuthError::invalid_grant("the user no longer exists"))?;
+    let now = services.now();
+    let ring = services.keys.current();
+    let fhir_user = user
+        .fhir_user
+        .clone()
+        .filter(|_| scope.contains(scope::FHIR_USER));
+
+    let access_claims = AccessTokenClaims {
+        iss: config.issuer.clone(),
+        sub: user.id.clone(),
+        aud: grant.audience.clone(),
+        client_id: client.client_id.clone(),
+        iat: now,
+        exp: now + config.access_token_ttl,
+        jti: secrets::random_id(),
+        scope: scope.to_string(),
+        auth_time: grant.auth_time,
+        fhir_user: fhir_user.clone(),
+    };
+    let access_token = sign(&ring, Alg::Rs256, ACCESS_TOKEN_TYPE, &access_claims)?;
+    services
+        .store
+        .insert_access_token(&AccessTokenRecord {
+            jti: access_claims.jti.clone(),
+            grant_id: grant.id.clone(),
+            expires_at: access_claims.exp,
+        })
+        .await?;
+
+    let id_token = if scope.contains(scope::OPENID) {
+        let claims = IdTokenClaims {
+            iss: config.issuer.clone(),
+            sub: user.id.clone(),
+            aud: client.client_id.clone(),
+            exp: now + config.id_token_ttl,
+            iat: now,
+            auth_time: grant.auth_time,
+            nonce: nonce.map(str::to_owned),
+            at_hash: secrets::left_half_hash(&access_token),
+            azp: client.client_id.clone(),
+            fhir_user,
+        };
+        let alg = Alg::parse(&client.id_token_signed_response_alg).unwrap_or(Alg::Rs256);
+        Some(sign(&ring, alg, "JWT", &claims)?)
+    } else {
+        None
+    };
+
+    let refresh_token = if scope_of_grant_allows_refresh(grant) {
+        let token = secrets::random_token();
+        services
+            .store
+            .insert_refresh_token(&RefreshToken {
+                token_hash: secrets::hash_secret(&token),
+                grant_id: grant.id.clone(),
+                client_id: client.client_id.clone(),
+                expires_at: now + config.refresh_token_ttl,
+                created_at: now,
+                used_at: None,
+            })
+            .await?;
+        Some(token)
+    } else {
+        None
+    };
+
+    tracing::info!(target: "audit", event = "tokens_issued", client_id = %client.client_id, grant_id = %grant.id, scope = %scope, refresh = refresh_token.is_some());
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: config.access_token_ttl,
+        scope: scope.to_string(),
+        id_token,
+        refresh_token,
+    })
+}
+
+fn scope_of_grant_allows_refresh(grant: &Grant) -> bool {
+    grant.scope.split(' ').any(|s| s == scope::OFFLINE_ACCESS)
+}

@@ -1,0 +1,12 @@
+//! The protocol, free of HTTP: plain values in, results out.
+
+pub mod authorize;
+pub mod client_auth;
+pub mod clients;
+pub mod code;
+pub mod error;
+pub mod grant;
+pub mod userinfo;
+pub mod users;
+
+pub use error::{ErrorCode, OAuthError};

@@ -1,0 +1,143 @@
+//! Users: creation with an argon2id password hash, and password verification that takes the
+//! same time whether or not the username exists.
+
+use std::sync::OnceLock;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+
+use crate::secrets;
+use crate::store::{Role, Store, StoreError, User};
+
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// argon2id with the crate defaults (m=19456 KiB, t=2, p=1: the OWASP minimum).
+pub fn hash_password(password: &str) -> Result<String, UserError> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| UserError::Invalid(format!("cannot hash password: {e}")))
+}
+
+fn verify(password: &str, hash: &str) -> bool {
+    Argon2::default()
+        .verify_password(password.as_bytes(), hash)
+        .is_ok()
+}
+
+/// A hash to verify against when the username is unknown, so the answer takes as long.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| hash_password(&secrets::random_token()).unwrap_or_default())
+}
+
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    pub role: Role,
+    pub fhir_user: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub email: Option<&'a str>,
+}
+
+pub async fn create_user(store: &dyn Store, new: NewUser<'_>, now: i64) -> Result<User, UserError> {
+    let username = new.username.trim();
+    if username.is_empty() || username.len() > 128 || username.chars().any(char::is_whitespace) {
+        return Err(UserError::Invalid(
+            "username must be 1 to 128 characters without spaces".into(),
+        ));
+    }
+    if new.password.chars().count() < 8 {
+        return Err(UserError::Invalid("password must be at least 8 characters".into()));
+    }
+    if let Some(f) = new.fhir_user
+        && !is_fhir_user_reference(f)
+    {
+        return Err(UserError::Invalid(format!(
+            "fhir-user must be a Patient, Practitioner, RelatedPerson or Person reference such as Patient/123, got {f:?}"
+        )));
+    }
+    let password = new.password.to_owned();
+    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| UserError::Invalid(e.to_string()))??;
+    let user = User {
+        id: secrets::random_id(),
+        username: username.to_owned(),
+        password_hash,
+        role: new.role.as_str().to_owned(),
+        fhir_user: new.fhir_user.map(str::to_owned),
+        name: new.name.map(str::to_owned),
+        email: new.email.map(str::to_owned),
+        created_at: now,
+    };
+    store.insert_user(&user).await.map_err(|e| match e {
+        StoreError::Conflict(_) => UserError::Invalid(format!("user {username:?} already exists")),
+        other => UserError::Store(other),
+    })?;
+    Ok(user)
+}
+
+/// `Type/id` (relative to the FHIR base) or an absolute URL ending in `Type/id`, where Type is
+/// one the SMART `fhirUser` claim allows.
+pub fn is_fhir_user_reference(value: &str) -> bool {
+    let mut parts = value.rsplitn(3, '/');
+    let id = parts.next().unwrap_or("");
+    let kind = parts.next().unwrap_or("");
+    let id_ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    id_ok
+        && matches!(
+            kind,
+            "Patient" | "Practitioner" | "PractitionerRole" | "RelatedPerson" | "Person"
+        )
+}
+
+/// Checks a username and password. Runs argon2 off the async runtime (ARCHITECTURE habit 12).
+pub async fn authenticate(
+    store: &dyn Store,
+    username: &str,
+    password: &str,
+) -> Result<Option<User>, StoreError> {
+    let user = store.user_by_username(username.trim()).await?;
+    let hash = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| decoy_hash().to_owned());
+    let password = password.to_owned();
+    let matches = tokio::task::spawn_blocking(move || verify(&password, &hash))
+        .await
+        .unwrap_or(false);
+    Ok(user.filter(|_| matches))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argon2id_hash_verifies_only_the_right_password() {
+        let hash = hash_password("correct horse").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify("correct horse", &hash));
+        assert!(!verify("wrong horse", &hash));
+    }
+
+    #[test]
+    fn fhir_user_references() {
+        assert!(is_fhir_user_reference("Patient/123"));
+        assert!(is_fhir_user_reference("https://ehr.example/fhir/Practitioner/abc-1"));
+        assert!(!is_fhir_user_reference("Observation/1"));
+        assert!(!is_fhir_user_reference("Patient/"));
+        assert!(!is_fhir_user_reference("123"));
+    }
+}

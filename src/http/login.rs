@@ -1,0 +1,97 @@
+//! The sign-in page. A successful sign-in renews the session id (session fixation defence)
+//! and sends the browser back to the pending authorization request.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::authorize::{RequestRef, load_pending, valid_request_id};
+use super::error::{error_page, unavailable_page};
+use super::pages::LoginPage;
+use super::{AppState, SIGNED_IN, csrf};
+use crate::flow::authorize::SignedIn;
+use crate::flow::users;
+use crate::services::Services;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/login", get(show).post(submit))
+}
+
+async fn client_name(services: &Services, request_id: &str) -> Option<String> {
+    let request = load_pending(services, request_id).await.ok().flatten()?;
+    let client = services.store.client_by_id(&request.client_id).await.ok().flatten()?;
+    Some(client.name)
+}
+
+async fn show(State(services): State<AppState>, session: Session, Query(r): Query<RequestRef>) -> Response {
+    let request_id = r.request.filter(|id| valid_request_id(id)).unwrap_or_default();
+    let Ok(csrf) = csrf::token(&session).await else {
+        return unavailable_page();
+    };
+    let hint = match load_pending(&services, &request_id).await {
+        Ok(Some(request)) => request.login_hint.unwrap_or_default(),
+        _ => String::new(),
+    };
+    LoginPage {
+        csrf,
+        client_name: client_name(&services, &request_id).await,
+        request_id,
+        username: hint,
+        error: None,
+    }
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    username: Option<String>,
+    password: Option<String>,
+    csrf: Option<String>,
+    request: Option<String>,
+}
+
+#[tracing::instrument(name = "sign_in", skip_all)]
+async fn submit(State(services): State<AppState>, session: Session, Form(form): Form<SignInForm>) -> Response {
+    if !csrf::check(&session, form.csrf.as_deref()).await {
+        return error_page(StatusCode::FORBIDDEN, "The form expired. Please go back and try again.");
+    }
+    let request_id = form.request.filter(|id| valid_request_id(id)).unwrap_or_default();
+    let username = form.username.unwrap_or_default();
+    let password = form.password.unwrap_or_default();
+    let user = match users::authenticate(services.store.as_ref(), &username, &password).await {
+        Ok(user) => user,
+        Err(_) => return unavailable_page(),
+    };
+    let Some(user) = user else {
+        tracing::info!(target: "audit", event = "sign_in_failed");
+        let Ok(csrf) = csrf::token(&session).await else {
+            return unavailable_page();
+        };
+        let page = LoginPage {
+            csrf,
+            client_name: client_name(&services, &request_id).await,
+            request_id,
+            username,
+            error: Some("The username or password is incorrect.".into()),
+        };
+        return (StatusCode::UNAUTHORIZED, page).into_response();
+    };
+    let signed_in = SignedIn {
+        user_id: user.id.clone(),
+        auth_time: services.now(),
+        signed_in_for: (!request_id.is_empty()).then(|| request_id.clone()),
+    };
+    if session.cycle_id().await.is_err() || session.insert(SIGNED_IN, &signed_in).await.is_err() {
+        return unavailable_page();
+    }
+    tracing::info!(target: "audit", event = "sign_in", user_id = %user.id);
+    if request_id.is_empty() {
+        Redirect::to("/").into_response()
+    } else {
+        Redirect::to(&format!("/authorize/continue?request={request_id}")).into_response()
+    }
+}

@@ -1,0 +1,66 @@
+//! HTTP: axum only. Each endpoint family has its own `router()`; this module merges them and
+//! adds the headers every response carries.
+
+mod assets;
+mod authorize;
+mod consent;
+mod csrf;
+mod discovery;
+mod error;
+mod health;
+mod login;
+mod pages;
+mod token;
+mod userinfo;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+
+use crate::services::Services;
+
+pub type AppState = Arc<Services>;
+
+/// Session keys.
+pub(crate) const SIGNED_IN: &str = "signed_in";
+
+pub fn router(services: AppState) -> Router {
+    Router::new()
+        .merge(discovery::router())
+        .merge(authorize::router())
+        .merge(login::router())
+        .merge(consent::router())
+        .merge(token::router())
+        .merge(userinfo::router())
+        .merge(health::router())
+        .merge(assets::router())
+        .merge(pages::router())
+        .layer(middleware::from_fn(security_headers))
+        .with_state(services)
+}
+
+/// RFC 9700 §4.16: the authorization server prevents clickjacking with CSP
+/// `frame-ancestors` and `X-Frame-Options`. Pages need no script; styles come from us only.
+/// `form-action` is left out on purpose: Chromium applies it to the redirect that follows the
+/// consent form, which must reach the client's registered redirect URI.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}

@@ -1,0 +1,92 @@
+//! The page templates (askama, one display struct per page) and the small pages that need
+//! no flow: home and sign-out.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::error::error_page;
+use super::{AppState, SIGNED_IN, csrf};
+use crate::flow::authorize::SignedIn;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub message: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    pub csrf: String,
+    pub request_id: String,
+    pub username: String,
+    pub error: Option<String>,
+    pub client_name: Option<String>,
+}
+
+/// One requested scope as the consent page shows it.
+pub struct ScopeChoice {
+    pub value: String,
+    pub title: String,
+    pub detail: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "consent.html")]
+pub struct ConsentPage {
+    pub csrf: String,
+    pub request_id: String,
+    pub client_name: String,
+    pub username: String,
+    pub scopes: Vec<ScopeChoice>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    pub username: Option<String>,
+    pub csrf: String,
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/logout", post(logout))
+}
+
+async fn home(State(services): State<AppState>, session: Session) -> Response {
+    let signed_in = session.get::<SignedIn>(SIGNED_IN).await.ok().flatten();
+    let username = match signed_in {
+        Some(s) => match services.store.user_by_id(&s.user_id).await {
+            Ok(user) => user.map(|u| u.username),
+            Err(_) => None,
+        },
+        None => None,
+    };
+    let Ok(csrf) = csrf::token(&session).await else {
+        return super::error::unavailable_page();
+    };
+    HomePage { username, csrf }.into_response()
+}
+
+#[derive(Deserialize)]
+struct LogoutForm {
+    csrf: Option<String>,
+}
+
+async fn logout(session: Session, Form(form): Form<LogoutForm>) -> Response {
+    if !csrf::check(&session, form.csrf.as_deref()).await {
+        return error_page(StatusCode::FORBIDDEN, "The form expired. Please go back and try again.");
+    }
+    let _ = session.flush().await;
+    tracing::info!(target: "audit", event = "sign_out");
+    Redirect::to("/").into_response()
+}

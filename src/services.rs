@@ -1,0 +1,22 @@
+//! What every request needs: configuration, storage, keys and the clock. Built once by
+//! `App::build`; shared by reference.
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::store::Store;
+use crate::tokens::Keys;
+
+pub struct Services {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub keys: Keys,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Services {
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}

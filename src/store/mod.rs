@@ -1,0 +1,126 @@
+//! Storage: one `Store` trait, with a SQLite implementation (embedded, the default). The
+//! PostgreSQL implementation follows the same trait, so nothing above this module changes.
+//!
+//! Invariants the methods encode (ARCHITECTURE habit 9):
+//! - bearer secrets (codes, refresh tokens, client secrets) are stored only as SHA-256 hashes;
+//! - a code or refresh token is spent by one atomic `UPDATE ... WHERE spent IS NULL RETURNING`,
+//!   so two concurrent redemptions cannot both succeed, and a spent one is remembered so that
+//!   reuse can be detected (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
+
+mod rows;
+mod sql;
+pub mod sqlite;
+
+use async_trait::async_trait;
+
+pub use rows::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique value (username, client id) is already taken.
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// The database cannot be reached right now; the request may be retried.
+    #[error("database unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("database error")]
+    Database(#[source] sqlx::Error),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                StoreError::Unavailable(e)
+            }
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict(db.message().to_owned())
+            }
+            _ => StoreError::Database(e),
+        }
+    }
+}
+
+/// What became of a code or refresh token presented for redemption.
+#[derive(Debug)]
+pub enum Redemption<T> {
+    /// It was unspent and is now spent by this call.
+    Fresh(T),
+    /// It was spent before: a replay. The grant it belongs to is named so it can be revoked.
+    Reused { grant_id: String },
+    /// It exists, unspent, but belongs to another client: refused without spending it.
+    OtherClient,
+    /// Never issued (or already purged).
+    Unknown,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Cheap liveness query for `/readyz`.
+    async fn ping(&self) -> StoreResult<()>;
+
+    // Users.
+    async fn insert_user(&self, user: &User) -> StoreResult<()>;
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+    async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>>;
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+    async fn delete_user(&self, username: &str) -> StoreResult<bool>;
+
+    // Clients.
+    async fn insert_client(&self, client: &Client) -> StoreResult<()>;
+    async fn client_by_id(&self, client_id: &str) -> StoreResult<Option<Client>>;
+    async fn list_clients(&self) -> StoreResult<Vec<Client>>;
+    async fn delete_client(&self, client_id: &str) -> StoreResult<bool>;
+
+    // Signing keys.
+    async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRow>>;
+    /// Adds `key` as the newest key of its algorithm and marks the older active keys of that
+    /// algorithm retired at `now`, in one transaction.
+    async fn rotate_signing_key(&self, key: &SigningKeyRow, now: i64) -> StoreResult<()>;
+    /// Inserts `key` only when no active key of its algorithm exists; returns whether it did.
+    /// Two instances starting together on an empty database thus agree on one key.
+    async fn insert_first_signing_key(&self, key: &SigningKeyRow) -> StoreResult<bool>;
+    /// Removes retired keys whose retirement is older than `before`.
+    async fn delete_retired_keys(&self, before: i64) -> StoreResult<u64>;
+
+    // Pending authorization requests (between /authorize and the code).
+    async fn insert_authorization_request(&self, request: &PendingRequest) -> StoreResult<()>;
+    async fn authorization_request(&self, id: &str, now: i64) -> StoreResult<Option<PendingRequest>>;
+    async fn delete_authorization_request(&self, id: &str) -> StoreResult<()>;
+
+    // Remembered consent, per user and client.
+    async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<Consent>>;
+    async fn upsert_consent(&self, consent: &Consent) -> StoreResult<()>;
+
+    // Grants, codes, refresh tokens, access token records.
+    /// Records a new grant and the code that starts it, in one transaction.
+    async fn insert_grant_with_code(&self, grant: &Grant, code: &AuthorizationCode) -> StoreResult<()>;
+    async fn grant(&self, id: &str) -> StoreResult<Option<Grant>>;
+    /// Marks the grant revoked; its refresh tokens and access tokens stop working with it.
+    async fn revoke_grant(&self, id: &str, now: i64) -> StoreResult<()>;
+    async fn redeem_code(
+        &self,
+        code_hash: &str,
+        client_id: &str,
+        now: i64,
+    ) -> StoreResult<Redemption<AuthorizationCode>>;
+    async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
+    /// Reads a refresh token without spending it (to check a request before redeeming).
+    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>>;
+    async fn redeem_refresh_token(
+        &self,
+        token_hash: &str,
+        client_id: &str,
+        now: i64,
+    ) -> StoreResult<Redemption<RefreshToken>>;
+    async fn insert_access_token(&self, record: &AccessTokenRecord) -> StoreResult<()>;
+    /// Is the access token with this `jti` recorded, unexpired, and its grant not revoked?
+    async fn access_token_active(&self, jti: &str, now: i64) -> StoreResult<bool>;
+
+    /// Deletes rows that can no longer be used: expired requests, codes, tokens.
+    async fn purge_expired(&self, now: i64) -> StoreResult<u64>;
+}

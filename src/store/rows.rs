@@ -1,0 +1,231 @@
+//! Row types shared by every back end. Types that hold a secret have a redacting `Debug`.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// What a user is: the patient-facing and clinician-facing flows differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Patient,
+    Practitioner,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Patient => "patient",
+            Role::Practitioner => "practitioner",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "patient" => Some(Role::Patient),
+            "practitioner" => Some(Role::Practitioner),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, sqlx::FromRow)]
+pub struct User {
+    /// The stable, opaque subject identifier (`sub`); never reassigned.
+    pub id: String,
+    pub username: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    pub role: String,
+    /// `Patient/123`, `Practitioner/abc`, ... relative to the FHIR base, or absolute.
+    pub fhir_user: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub created_at: i64,
+}
+
+impl User {
+    pub fn role(&self) -> Role {
+        Role::parse(&self.role).unwrap_or(Role::Patient)
+    }
+}
+
+impl fmt::Debug for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a client authenticates at the token endpoint (RFC 7591 §2 names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    /// A public client: no secret; PKCE and the exact redirect URI protect it.
+    None,
+    ClientSecretBasic,
+    ClientSecretPost,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::None => "none",
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AuthMethod> {
+        match text {
+            "none" => Some(AuthMethod::None),
+            "client_secret_basic" => Some(AuthMethod::ClientSecretBasic),
+            "client_secret_post" => Some(AuthMethod::ClientSecretPost),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, sqlx::FromRow)]
+pub struct Client {
+    pub client_id: String,
+    pub name: String,
+    /// JSON array of the registered redirect URIs, compared as exact strings.
+    pub redirect_uris: String,
+    /// SHA-256 of the client secret; `None` for public clients.
+    pub secret_hash: Option<String>,
+    pub token_endpoint_auth_method: String,
+    /// `RS256` (the default, OIDC Core §15.1) or `ES256`.
+    pub id_token_signed_response_alg: String,
+    pub created_at: i64,
+}
+
+impl Client {
+    pub fn redirect_uris(&self) -> Vec<String> {
+        serde_json::from_str(&self.redirect_uris).unwrap_or_default()
+    }
+
+    pub fn auth_method(&self) -> AuthMethod {
+        AuthMethod::parse(&self.token_endpoint_auth_method).unwrap_or(AuthMethod::None)
+    }
+
+    pub fn is_public(&self) -> bool {
+        self.secret_hash.is_none()
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("client_id", &self.client_id)
+            .field("name", &self.name)
+            .field("token_endpoint_auth_method", &self.token_endpoint_auth_method)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, sqlx::FromRow)]
+pub struct SigningKeyRow {
+    pub kid: String,
+    pub alg: String,
+    pub private_pem: String,
+    pub created_at: i64,
+    pub retired_at: Option<i64>,
+}
+
+impl fmt::Debug for SigningKeyRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKeyRow")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("private_pem", &"[redacted]")
+            .field("created_at", &self.created_at)
+            .field("retired_at", &self.retired_at)
+            .finish()
+    }
+}
+
+/// A validated authorization request waiting for sign-in and consent. `request` is the
+/// JSON of `flow::authorize::AuthorizationRequest`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PendingRequest {
+    pub id: String,
+    pub client_id: String,
+    pub request: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Consent {
+    pub user_id: String,
+    pub client_id: String,
+    /// The scopes the user allowed this client.
+    pub scope: String,
+    pub updated_at: i64,
+}
+
+/// One authorization: what a user allowed a client, from the code it started to every
+/// refresh. Revoking it ends every token issued from it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Grant {
+    pub id: String,
+    pub user_id: String,
+    pub client_id: String,
+    pub scope: String,
+    /// The audience of its access tokens: a FHIR base URL, or the issuer.
+    pub audience: String,
+    pub auth_time: i64,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Clone, sqlx::FromRow)]
+pub struct AuthorizationCode {
+    pub code_hash: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub nonce: Option<String>,
+    pub expires_at: i64,
+    pub consumed_at: Option<i64>,
+}
+
+impl fmt::Debug for AuthorizationCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthorizationCode")
+            .field("grant_id", &self.grant_id)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, sqlx::FromRow)]
+pub struct RefreshToken {
+    pub token_hash: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub expires_at: i64,
+    pub created_at: i64,
+    pub used_at: Option<i64>,
+}
+
+impl fmt::Debug for RefreshToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RefreshToken")
+            .field("grant_id", &self.grant_id)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AccessTokenRecord {
+    pub jti: String,
+    pub grant_id: String,
+    pub expires_at: i64,
+}

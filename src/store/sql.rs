@@ -1,0 +1,56 @@
+//! SQL text shared by the back ends. `$n` placeholders work on SQLite and PostgreSQL alike.
+
+pub const PING: &str = "SELECT 1";
+
+pub const INSERT_USER: &str = "INSERT INTO users (id, username, password_hash, role, fhir_user, name, email, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+pub const USER_BY_USERNAME: &str = "SELECT * FROM users WHERE username = $1";
+pub const USER_BY_ID: &str = "SELECT * FROM users WHERE id = $1";
+pub const LIST_USERS: &str = "SELECT * FROM users ORDER BY username";
+pub const DELETE_USER: &str = "DELETE FROM users WHERE username = $1";
+
+pub const INSERT_CLIENT: &str = "INSERT INTO clients (client_id, name, redirect_uris, secret_hash, token_endpoint_auth_method, id_token_signed_response_alg, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+pub const CLIENT_BY_ID: &str = "SELECT * FROM clients WHERE client_id = $1";
+pub const LIST_CLIENTS: &str = "SELECT * FROM clients ORDER BY created_at, client_id";
+pub const DELETE_CLIENT: &str = "DELETE FROM clients WHERE client_id = $1";
+
+pub const SIGNING_KEYS: &str = "SELECT * FROM signing_keys ORDER BY created_at, kid";
+pub const RETIRE_ACTIVE_KEYS: &str =
+    "UPDATE signing_keys SET retired_at = $2 WHERE alg = $1 AND retired_at IS NULL";
+pub const INSERT_KEY: &str = "INSERT INTO signing_keys (kid, alg, private_pem, created_at, retired_at) VALUES ($1, $2, $3, $4, NULL)";
+pub const INSERT_FIRST_KEY: &str = "INSERT INTO signing_keys (kid, alg, private_pem, created_at, retired_at) VALUES ($1, $2, $3, $4, NULL) ON CONFLICT DO NOTHING";
+pub const DELETE_RETIRED_KEYS: &str =
+    "DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < $1";
+
+pub const INSERT_REQUEST: &str = "INSERT INTO authorization_requests (id, client_id, request, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
+pub const REQUEST_BY_ID: &str =
+    "SELECT * FROM authorization_requests WHERE id = $1 AND expires_at > $2";
+pub const DELETE_REQUEST: &str = "DELETE FROM authorization_requests WHERE id = $1";
+
+pub const CONSENT: &str = "SELECT * FROM consents WHERE user_id = $1 AND client_id = $2";
+pub const UPSERT_CONSENT: &str = "INSERT INTO consents (user_id, client_id, scope, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, updated_at = excluded.updated_at";
+
+pub const INSERT_GRANT: &str = "INSERT INTO grants (id, user_id, client_id, scope, audience, auth_time, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)";
+pub const GRANT_BY_ID: &str = "SELECT * FROM grants WHERE id = $1";
+pub const REVOKE_GRANT: &str =
+    "UPDATE grants SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
+
+pub const INSERT_CODE: &str = "INSERT INTO authorization_codes (code_hash, grant_id, client_id, redirect_uri, code_challenge, nonce, expires_at, consumed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)";
+/// The single atomic step that spends a code.
+pub const SPEND_CODE: &str = "UPDATE authorization_codes SET consumed_at = $3 WHERE code_hash = $1 AND client_id = $2 AND consumed_at IS NULL RETURNING *";
+pub const CODE_BY_HASH: &str = "SELECT * FROM authorization_codes WHERE code_hash = $1";
+
+pub const INSERT_REFRESH: &str = "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, expires_at, created_at, used_at) VALUES ($1, $2, $3, $4, $5, NULL)";
+/// The single atomic step that spends a refresh token (rotation).
+pub const SPEND_REFRESH: &str = "UPDATE refresh_tokens SET used_at = $3 WHERE token_hash = $1 AND client_id = $2 AND used_at IS NULL RETURNING *";
+pub const REFRESH_BY_HASH: &str = "SELECT * FROM refresh_tokens WHERE token_hash = $1";
+
+pub const INSERT_ACCESS: &str =
+    "INSERT INTO access_tokens (jti, grant_id, expires_at) VALUES ($1, $2, $3)";
+pub const ACCESS_ACTIVE: &str = "SELECT COUNT(*) FROM access_tokens a JOIN grants g ON g.id = a.grant_id WHERE a.jti = $1 AND a.expires_at > $2 AND g.revoked_at IS NULL";
+
+pub const PURGE: [&str; 4] = [
+    "DELETE FROM authorization_requests WHERE expires_at <= $1",
+    "DELETE FROM authorization_codes WHERE expires_at <= $1",
+    "DELETE FROM refresh_tokens WHERE expires_at <= $1",
+    "DELETE FROM access_tokens WHERE expires_at <= $1",
+];

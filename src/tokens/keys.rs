@@ -1,0 +1,268 @@
+//! The key ring: RSA (RS256) and EC P-256 (ES256) signing keys, kept in the database so every
+//! instance signs with and publishes the same keys. The newest unretired key of an algorithm
+//! signs; retired keys stay in the JWKS until every token they signed has expired.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use josekit::jwk::{Jwk, KeyPair};
+use josekit::jws::{ES256, JwsSigner, JwsVerifier, RS256};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::TokenError;
+use crate::store::SigningKeyRow;
+
+/// The signing algorithms Clearance holds keys for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Alg {
+    /// RS256: what OIDC Core §15.1 and SMART require for ID tokens.
+    Rs256,
+    Es256,
+}
+
+impl Alg {
+    pub const ALL: [Alg; 2] = [Alg::Rs256, Alg::Es256];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Alg::Rs256 => "RS256",
+            Alg::Es256 => "ES256",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Alg> {
+        Alg::ALL.into_iter().find(|a| a.name() == name)
+    }
+}
+
+/// One key, ready to sign and verify.
+pub struct SigningKey {
+    pub kid: String,
+    pub alg: Alg,
+    pub created_at: i64,
+    pub retired_at: Option<i64>,
+    signer: Box<dyn JwsSigner>,
+    verifier: Box<dyn JwsVerifier>,
+    public_jwk: Jwk,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    pub fn signer(&self) -> &dyn JwsSigner {
+        self.signer.as_ref()
+    }
+
+    pub fn verifier(&self) -> &dyn JwsVerifier {
+        self.verifier.as_ref()
+    }
+
+    fn from_row(row: &SigningKeyRow) -> Result<SigningKey, TokenError> {
+        let alg = Alg::parse(&row.alg).ok_or(TokenError::Invalid("unknown key algorithm"))?;
+        let (signer, verifier, public_jwk): (Box<dyn JwsSigner>, Box<dyn JwsVerifier>, Jwk) =
+            match alg {
+                Alg::Rs256 => {
+                    let pair = RS256.key_pair_from_pem(&row.private_pem)?;
+                    let jwk = pair.to_jwk_public_key();
+                    (
+                        Box::new(RS256.signer_from_pem(&row.private_pem)?),
+                        Box::new(RS256.verifier_from_jwk(&jwk)?),
+                        jwk,
+                    )
+                }
+                Alg::Es256 => {
+                    let pair = ES256.key_pair_from_pem(&row.private_pem)?;
+                    let jwk = pair.to_jwk_public_key();
+                    (
+                        Box::new(ES256.signer_from_pem(&row.private_pem)?),
+                        Box::new(ES256.verifier_from_jwk(&jwk)?),
+                        jwk,
+                    )
+                }
+            };
+        let mut public_jwk = public_jwk;
+        public_jwk.set_key_id(&row.kid);
+        public_jwk.set_algorithm(alg.name());
+        public_jwk.set_key_use("sig");
+        Ok(SigningKey {
+            kid: row.kid.clone(),
+            alg,
+            created_at: row.created_at,
+            retired_at: row.retired_at,
+            signer,
+            verifier,
+            public_jwk,
+        })
+    }
+}
+
+/// Generates a new private key for `alg` and its row, with the RFC 7638 thumbprint as `kid`.
+pub fn generate_key(alg: Alg, now: i64) -> Result<SigningKeyRow, TokenError> {
+    let (pem, jwk) = match alg {
+        Alg::Rs256 => {
+            let pair = RS256.generate_key_pair(2048)?;
+            (pair.to_pem_private_key(), pair.to_jwk_public_key())
+        }
+        Alg::Es256 => {
+            let pair = ES256.generate_key_pair()?;
+            (pair.to_pem_private_key(), pair.to_jwk_public_key())
+        }
+    };
+    let private_pem = String::from_utf8(pem).map_err(|_| TokenError::Invalid("PEM is not UTF-8"))?;
+    Ok(SigningKeyRow {
+        kid: jwk_thumbprint(&jwk)?,
+        alg: alg.name().to_owned(),
+        private_pem,
+        created_at: now,
+        retired_at: None,
+    })
+}
+
+/// RFC 7638: SHA-256 over the required members in lexicographic order, compact JSON,
+/// base64url. josekit has no helper for it.
+pub fn jwk_thumbprint(jwk: &Jwk) -> Result<String, TokenError> {
+    let required: &[&str] = match jwk.key_type() {
+        "RSA" => &["e", "kty", "n"],
+        "EC" => &["crv", "kty", "x", "y"],
+        "OKP" => &["crv", "kty", "x"],
+        _ => return Err(TokenError::Invalid("unsupported key type")),
+    };
+    let mut members = BTreeMap::new();
+    for name in required {
+        let value = jwk
+            .parameter(name)
+            .ok_or(TokenError::Invalid("JWK lacks a required member"))?;
+        members.insert(*name, value.clone());
+    }
+    let canonical = serde_json::to_string(&members).map_err(|_| TokenError::Invalid("JWK"))?;
+    Ok(URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes())))
+}
+
+/// The keys loaded at one moment: the ones that sign, and every one still published.
+#[derive(Debug, Default)]
+pub struct KeyRing {
+    keys: Vec<SigningKey>,
+}
+
+impl KeyRing {
+    /// Builds the ring from stored rows. A retired key is kept while `now` is within
+    /// `publish_after_retirement` seconds of its retirement.
+    pub fn from_rows(
+        rows: &[SigningKeyRow],
+        now: i64,
+        publish_after_retirement: i64,
+    ) -> Result<KeyRing, TokenError> {
+        let mut keys = Vec::new();
+        for row in rows {
+            if let Some(retired) = row.retired_at
+                && retired + publish_after_retirement < now
+            {
+                continue;
+            }
+            keys.push(SigningKey::from_row(row)?);
+        }
+        // Newest first, so `active` finds the newest active key of an algorithm.
+        keys.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.kid.cmp(&b.kid)));
+        Ok(KeyRing { keys })
+    }
+
+    /// The key that signs new tokens with `alg`.
+    pub fn active(&self, alg: Alg) -> Result<&SigningKey, TokenError> {
+        self.keys
+            .iter()
+            .find(|k| k.alg == alg && k.retired_at.is_none())
+            .ok_or(TokenError::NoKey(alg.name()))
+    }
+
+    pub fn by_kid(&self, kid: &str) -> Option<&SigningKey> {
+        self.keys.iter().find(|k| k.kid == kid)
+    }
+
+    pub fn keys(&self) -> &[SigningKey] {
+        &self.keys
+    }
+
+    /// The JWKS document: bare public keys with `kid`, `alg` and `use` (SMART
+    /// `sso-openid-connect` requires bare JWKs; no private member ever appears).
+    pub fn jwks(&self) -> Value {
+        let keys: Vec<Value> = self
+            .keys
+            .iter()
+            .map(|k| Value::Object(k.public_jwk.as_ref().clone()))
+            .collect();
+        json!({ "keys": keys })
+    }
+}
+
+/// The current key ring, shared by all requests and replaced as a whole on reload.
+#[derive(Debug, Default)]
+pub struct Keys {
+    current: RwLock<Arc<KeyRing>>,
+}
+
+impl Keys {
+    pub fn new(ring: KeyRing) -> Keys {
+        Keys {
+            current: RwLock::new(Arc::new(ring)),
+        }
+    }
+
+    pub fn current(&self) -> Arc<KeyRing> {
+        match self.current.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn replace(&self, ring: KeyRing) {
+        let mut guard = match self.current.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *guard = Arc::new(ring);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thumbprint_matches_rfc_7638_example() {
+        // RFC 7638 §3.1.
+        let jwk = Jwk::from_bytes(br#"{"kty":"RSA","n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw","e":"AQAB","alg":"RS256","kid":"2011-04-29"}"#).unwrap();
+        assert_eq!(jwk_thumbprint(&jwk).unwrap(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+    }
+
+    #[test]
+    fn ring_signs_with_the_newest_key_and_publishes_retired_ones_for_a_while() {
+        let old = SigningKeyRow { retired_at: Some(1_000), ..generate_key(Alg::Es256, 500).unwrap() };
+        let new = generate_key(Alg::Es256, 1_000).unwrap();
+        let rsa = generate_key(Alg::Rs256, 500).unwrap();
+        let rows = vec![old.clone(), new.clone(), rsa.clone()];
+
+        let ring = KeyRing::from_rows(&rows, 1_100, 300).unwrap();
+        assert_eq!(ring.active(Alg::Es256).unwrap().kid, new.kid);
+        assert_eq!(ring.active(Alg::Rs256).unwrap().kid, rsa.kid);
+        assert!(ring.by_kid(&old.kid).is_some());
+        let jwks = ring.jwks();
+        assert_eq!(jwks["keys"].as_array().unwrap().len(), 3);
+        for key in jwks["keys"].as_array().unwrap() {
+            assert!(key.get("d").is_none(), "no private member in the JWKS");
+            assert!(key["kid"].is_string());
+        }
+
+        let later = KeyRing::from_rows(&rows, 1_400, 300).unwrap();
+        assert!(later.by_kid(&old.kid).is_none());
+    }
+}
