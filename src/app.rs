@@ -96,11 +96,17 @@ impl App {
     }
 
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<App, AppError> {
-        let database = open_database(&config).await?;
-        let ring = load_keys(database.store.as_ref(), &config, clock.now()).await?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| AppError::Listen(config.listen, e))?;
+        App::build_on(config, clock, listener).await
+    }
+
+    /// Builds on a listener bound by the caller: tests bind port 0 first so that the issuer
+    /// can name the real port.
+    pub async fn build_on(config: Config, clock: Arc<dyn Clock>, listener: TcpListener) -> Result<App, AppError> {
+        let database = open_database(&config).await?;
+        let ring = load_keys(database.store.as_ref(), &config, clock.now()).await?;
         let services = Arc::new(Services {
             config,
             store: database.store,

@@ -1,0 +1,309 @@
+//! Test helpers: boot the real app on 127.0.0.1:0 with a fresh SQLite file, and walk the
+//! browser part of the flow (sign-in and consent pages) with a cookie-keeping HTTP client.
+
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::sync::Arc;
+
+use clearance::app::App;
+use clearance::clock::ManualClock;
+use clearance::config::{Config, Settings};
+use clearance::flow::clients::{self, NewClient, Registered};
+use clearance::flow::users::{self, NewUser};
+use clearance::services::Services;
+use clearance::store::Role;
+use clearance::tokens::Alg;
+use reqwest::redirect::Policy;
+use tokio::net::TcpListener;
+
+pub const PASSWORD: &str = "correct horse battery";
+pub const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
+
+pub struct TestServer {
+    pub issuer: String,
+    pub services: Arc<Services>,
+    pub clock: Arc<ManualClock>,
+    pub public_client: Registered,
+    pub confidential_client: Registered,
+    _dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl TestServer {
+    /// Boots the app with users `alice` (patient) and `dr.jones` (practitioner), a public
+    /// client and a confidential client, both with `REDIRECT_URI`.
+    pub async fn start() -> TestServer {
+        TestServer::start_with(Settings::default()).await
+    }
+
+    pub async fn start_with(settings: Settings) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let issuer = format!("http://{addr}");
+        let settings = Settings {
+            listen: Some(addr.to_string()),
+            issuer: Some(issuer.clone()),
+            database_url: Some(format!("sqlite://{}/clearance.db", dir.path().display())),
+            ..Settings::default()
+        }
+        .overlay(settings);
+        let config = Config::from_settings(settings).expect("config");
+        let clock = Arc::new(ManualClock::new());
+        let app = App::build_on(config, clock.clone(), listener).await.expect("app");
+        let services = app.services.clone();
+        let now = services.now();
+        let store = services.store.as_ref();
+        for (username, role, fhir_user) in [
+            ("alice", Role::Patient, "Patient/alice"),
+            ("dr.jones", Role::Practitioner, "Practitioner/jones"),
+        ] {
+            users::create_user(
+                store,
+                NewUser {
+                    username,
+                    password: PASSWORD,
+                    role,
+                    fhir_user: Some(fhir_user),
+                    name: Some("Test User"),
+                    email: Some("test@example.org"),
+                },
+                now,
+            )
+            .await
+            .expect("user");
+        }
+        let public_client = register(&services, "Public App", false).await;
+        let confidential_client = register(&services, "Confidential App", true).await;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            issuer,
+            services,
+            clock,
+            public_client,
+            confidential_client,
+            _dir: dir,
+            stop: Some(stop),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+}
+
+pub async fn register(services: &Services, name: &str, confidential: bool) -> Registered {
+    clients::register(
+        services.store.as_ref(),
+        NewClient {
+            name,
+            redirect_uris: &[REDIRECT_URI.to_owned()],
+            confidential,
+            client_id: None,
+            id_token_alg: Alg::Rs256,
+        },
+        services.now(),
+    )
+    .await
+    .expect("client")
+}
+
+/// An HTTP client for protocol calls: no redirects followed (oauth2's SSRF advice).
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// A browser stand-in: keeps cookies, follows no redirects so each step can be checked.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("browser")
+}
+
+/// The value of a hidden input in a page.
+pub fn hidden(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page.find(&marker).unwrap_or_else(|| panic!("no {name} field in page:\n{page}")) + marker.len();
+    let end = page[start..].find('"').expect("closing quote") + start;
+    page[start..end].to_owned()
+}
+
+/// Every value of the checkboxes named `scope` on the consent page.
+pub fn scope_boxes(page: &str) -> Vec<String> {
+    let marker = "name=\"scope\" value=\"";
+    page.match_indices(marker)
+        .map(|(i, _)| {
+            let start = i + marker.len();
+            let end = page[start..].find('"').expect("quote") + start;
+            page[start..end].to_owned()
+        })
+        .collect()
+}
+
+pub fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .unwrap_or_else(|| panic!("no Location header; status {}", response.status()))
+        .to_str()
+        .expect("location")
+        .to_owned()
+}
+
+/// Follows the server's own redirects (relative Locations) until one leaves the server.
+pub async fn follow(browser: &reqwest::Client, server: &TestServer, mut url: String) -> (reqwest::Response, String) {
+    loop {
+        let response = browser.get(&url).send().await.expect("get");
+        if !response.status().is_redirection() {
+            return (response, url);
+        }
+        let next = location(&response);
+        if next.starts_with('/') {
+            url = server.url(&next);
+        } else {
+            return (response, next);
+        }
+    }
+}
+
+/// Signs in on the sign-in page this response shows.
+pub async fn sign_in(browser: &reqwest::Client, server: &TestServer, page: &str, username: &str, password: &str) -> reqwest::Response {
+    browser
+        .post(server.url("/login"))
+        .form(&[
+            ("csrf", hidden(page, "csrf")),
+            ("request", hidden(page, "request")),
+            ("username", username.to_owned()),
+            ("password", password.to_owned()),
+        ])
+        .send()
+        .await
+        .expect("sign in")
+}
+
+/// What the walk through the pages ended with.
+pub enum Outcome {
+    /// The browser was sent back to the client with this URL.
+    Redirected(String),
+    /// The server showed a page (status, body).
+    Page(u16, String),
+}
+
+impl Outcome {
+    pub fn redirect(self) -> String {
+        match self {
+            Outcome::Redirected(url) => url,
+            Outcome::Page(status, body) => panic!("expected a redirect to the client, got page {status}:\n{body}"),
+        }
+    }
+}
+
+/// Walks authorize -> sign-in (if shown) -> consent (if shown, granting `keep` or all
+/// ticked scopes) -> back to the client.
+pub async fn authorize(
+    browser: &reqwest::Client,
+    server: &TestServer,
+    authorize_url: &str,
+    username: &str,
+    keep: Option<&[&str]>,
+) -> Outcome {
+    let (mut response, mut url) = follow(browser, server, authorize_url.to_owned()).await;
+    loop {
+        if response.status().is_redirection() {
+            return Outcome::Redirected(url);
+        }
+        let status = response.status().as_u16();
+        let body = response.text().await.expect("body");
+        if url.contains("/login") && body.contains("name=\"password\"") {
+            let r = sign_in(browser, server, &body, username, PASSWORD).await;
+            assert_eq!(r.status().as_u16(), 303, "sign-in should redirect");
+            let (r2, u2) = follow(browser, server, server.url(&location(&r))).await;
+            response = r2;
+            url = u2;
+            continue;
+        }
+        if url.contains("/consent") && body.contains("name=\"decision\"") {
+            let mut form = vec![
+                ("csrf".to_owned(), hidden(&body, "csrf")),
+                ("request".to_owned(), hidden(&body, "request")),
+                ("decision".to_owned(), "allow".to_owned()),
+            ];
+            for scope in scope_boxes(&body) {
+                if keep.is_none_or(|k| k.contains(&scope.as_str())) {
+                    form.push(("scope".to_owned(), scope));
+                }
+            }
+            let r = browser.post(server.url("/consent")).form(&form).send().await.expect("consent");
+            assert_eq!(r.status().as_u16(), 303, "consent should redirect");
+            return Outcome::Redirected(location(&r));
+        }
+        return Outcome::Page(status, body);
+    }
+}
+
+/// A query parameter of a URL.
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url)
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// An authorization URL with a valid PKCE challenge; returns it and the verifier.
+pub fn authorize_url(server: &TestServer, client_id: &str, scope: &str, extra: &[(&str, &str)]) -> (String, String) {
+    use base64::Engine;
+    use sha2::Digest;
+    let verifier = clearance::secrets::random_token();
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let mut url = url::Url::parse(&server.url("/authorize")).expect("url");
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", REDIRECT_URI)
+        .append_pair("scope", scope)
+        .append_pair("state", "state-123")
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    for (k, v) in extra {
+        url.query_pairs_mut().append_pair(k, v);
+    }
+    (url.to_string(), verifier)
+}
+
+/// POSTs a form to the token endpoint.
+pub async fn token_request(server: &TestServer, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
+    let mut request = http_client().post(server.url("/token")).form(form);
+    if let Some((id, secret)) = basic {
+        request = request.basic_auth(id, Some(secret));
+    }
+    let response = request.send().await.expect("token");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.json().await.expect("json");
+    (status, headers, body)
+}
+
+/// Runs the whole flow for a public client and returns the code and the verifier.
+pub async fn code_for(server: &TestServer, client_id: &str, scope: &str) -> (String, String) {
+    let browser = browser();
+    let (url, verifier) = authorize_url(server, client_id, scope, &[]);
+    let back = authorize(&browser, server, &url, "alice", None).await.redirect();
+    (query_param(&back, "code").expect("code"), verifier)
+}
