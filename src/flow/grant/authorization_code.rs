@@ -23,6 +23,11 @@ pub async fn exchange(
     let verifier = request
         .param("code_verifier")
         .ok_or(OAuthError::invalid_request("code_verifier is required (PKCE)"))?;
+    if !secrets::is_valid_verifier(verifier) {
+        return Err(OAuthError::invalid_request(
+            "code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1)",
+        ));
+    }
 
     let now = services.now();
     let code = match services
