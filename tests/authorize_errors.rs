@@ -24,7 +24,7 @@ async fn unknown_client_shows_a_page_and_never_redirects() {
 async fn unregistered_redirect_uri_shows_a_page_and_never_redirects() {
     let server = TestServer::start().await;
     let (url, _) = authorize_url(&server, &server.public_client.client_id, "openid", &[]);
-    for other in ["http://127.0.0.1:9/callback/../evil", "http://127.0.0.1:9/callback?x=1", "https://evil.example/cb", ""] {
+    for other in ["http://127.0.0.1:45678/callback/../evil", "http://127.0.0.1:45678/callback?x=1", "https://evil.example/cb", ""] {
         let bad = url.replace(&urlencode(REDIRECT_URI), &urlencode(other));
         let r = get(&server, &bad).await;
         assert_eq!(r.status(), 400, "{other}");

@@ -96,7 +96,7 @@ async fn token_redirect_uri_must_match_and_code_is_bound_to_its_client() {
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
 
     let mut form = code_form(&code, &verifier, &client_id);
-    form[2] = ("redirect_uri", "http://127.0.0.1:9/other");
+    form[2] = ("redirect_uri", "http://127.0.0.1:45678/other");
     let (status, _, body) = token_request(&server, &form, None).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
 }

@@ -17,7 +17,7 @@ use reqwest::redirect::Policy;
 use tokio::net::TcpListener;
 
 pub const PASSWORD: &str = "correct horse battery";
-pub const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
+pub const REDIRECT_URI: &str = "http://127.0.0.1:45678/callback";
 
 pub struct TestServer {
     pub issuer: String,

@@ -1,0 +1,35 @@
+// Walks Clearance's sign-in and consent pages in headless Chromium, finding every element by
+// its accessible name (PRODUCT.md "The browser UI"). Called by tests/browser.rs with:
+//   node sign_in_and_consent.mjs <authorize-url> <redirect-uri-prefix> <username> <password> <untick-label|->
+// Prints one JSON line: {"redirect": "<the URL the browser was sent back to>", ...}.
+import { chromium } from 'playwright-core';
+
+const [authorizeUrl, redirectPrefix, username, password, untick] = process.argv.slice(2);
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+         '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+});
+const result = {};
+try {
+  const page = await browser.newPage({ viewport: { width: 390, height: 844 } }); // a phone
+  await page.goto(authorizeUrl);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+
+  await page.getByRole('button', { name: 'Allow' }).waitFor();
+  result.heading = await page.getByRole('heading', { level: 1 }).innerText();
+  result.checkboxes = await page.getByRole('checkbox').count();
+  if (untick && untick !== '-') {
+    await page.getByRole('checkbox', { name: untick }).uncheck();
+  }
+  // The client's redirect URI is not a real server here: record where the browser is sent.
+  const back = page.waitForRequest(request => request.url().startsWith(redirectPrefix));
+  await page.getByRole('button', { name: 'Allow' }).click({ noWaitAfter: true });
+  result.redirect = (await back).url();
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(result));
