@@ -5,6 +5,7 @@ mod assets;
 mod authorize;
 mod consent;
 mod csrf;
+mod demo;
 mod discovery;
 mod error;
 mod health;
@@ -29,7 +30,9 @@ pub type AppState = Arc<Services>;
 pub(crate) const SIGNED_IN: &str = "signed_in";
 
 pub fn router(services: AppState) -> Router {
+    let demo_pages = if services.config.demo { demo::router() } else { Router::new() };
     Router::new()
+        .merge(demo_pages)
         .merge(discovery::router())
         .merge(authorize::router())
         .merge(login::router())

@@ -45,6 +45,15 @@ impl TestServer {
     }
 
     pub async fn start_with(settings: Settings) -> TestServer {
+        TestServer::boot(settings, false).await
+    }
+
+    /// Like `clearance demo`: demo users, the demo app and the `/demo` pages.
+    pub async fn start_demo() -> TestServer {
+        TestServer::boot(Settings::default(), true).await
+    }
+
+    async fn boot(settings: Settings, demo: bool) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -56,16 +65,22 @@ impl TestServer {
             ..Settings::default()
         }
         .overlay(settings);
-        let config = Config::from_settings(settings).expect("config");
+        let mut config = Config::from_settings(settings).expect("config");
+        config.demo = demo;
         let clock = Arc::new(ManualClock::new());
         let app = App::build_on(config, clock.clone(), listener).await.expect("app");
         let services = app.services.clone();
         let now = services.now();
         let store = services.store.as_ref();
-        for (username, role, fhir_user) in [
-            ("alice", Role::Patient, "Patient/alice"),
-            ("dr.jones", Role::Practitioner, "Practitioner/jones"),
-        ] {
+        if demo {
+            clearance::demo::seed(store, &services.config, now).await.expect("demo data");
+        }
+        let test_users: &[(&str, Role, &str)] = if demo {
+            &[] // the demo has its own users, with their own passwords
+        } else {
+            &[("alice", Role::Patient, "Patient/alice"), ("dr.jones", Role::Practitioner, "Practitioner/jones")]
+        };
+        for &(username, role, fhir_user) in test_users {
             users::create_user(
                 store,
                 NewUser {
@@ -176,6 +191,8 @@ pub async fn follow(browser: &reqwest::Client, server: &TestServer, mut url: Str
         let next = location(&response);
         if next.starts_with('/') {
             url = server.url(&next);
+        } else if next.starts_with(&format!("{}/authorize", server.issuer)) {
+            url = next;
         } else {
             return (response, next);
         }

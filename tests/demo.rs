@@ -1,0 +1,37 @@
+//! `clearance demo`: the seeded demo patient can sign in through the demo app and see the
+//! tokens it received.
+
+mod common;
+
+use common::*;
+
+#[tokio::test]
+async fn demo_patient_walks_the_demo_app() {
+    let server = TestServer::start_demo().await;
+    let browser = browser();
+    let (response, url) = follow(&browser, &server, server.url("/demo")).await;
+    assert!(url.contains("/login"), "{url}");
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Demo Health App"));
+    let (username, password, ..) = clearance::demo::DEMO_USERS[0];
+    let r = sign_in(&browser, &server, &page, username, password).await;
+    let (response, url) = follow(&browser, &server, server.url(&location(&r))).await;
+    assert!(url.contains("/consent"));
+    let page = response.text().await.unwrap();
+    let mut form = vec![
+        ("csrf".to_owned(), hidden(&page, "csrf")),
+        ("request".to_owned(), hidden(&page, "request")),
+        ("decision".to_owned(), "allow".to_owned()),
+    ];
+    form.extend(scope_boxes(&page).into_iter().map(|s| ("scope".to_owned(), s)));
+    let r = browser.post(server.url("/consent")).form(&form).send().await.unwrap();
+    let callback = location(&r);
+    assert!(callback.starts_with(&server.url("/demo/callback")));
+    let page = browser.get(&callback).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("The demo app received its tokens"), "{page}");
+    assert!(page.contains("&#34;fhirUser&#34;: &#34;Patient/alice&#34;") || page.contains("Patient/alice"), "{page}");
+
+    // Without demo mode there are no demo pages.
+    let plain = TestServer::start().await;
+    assert_eq!(browser.get(plain.url("/demo")).send().await.unwrap().status(), 404);
+}
