@@ -47,7 +47,8 @@ pub struct Database {
 /// Opens the configured database and applies migrations.
 pub async fn open_database(config: &Config) -> Result<Database, AppError> {
     if config.database_url.starts_with("sqlite:") {
-        let store = SqliteStore::open(&config.database_url, config.database_max_connections).await?;
+        let store =
+            SqliteStore::open(&config.database_url, config.database_max_connections).await?;
         let sessions = tower_sessions_sqlx_store::SqliteStore::new(store.pool().clone())
             .with_table_name("http_sessions")
             .map_err(AppError::Unsupported)?;
@@ -80,7 +81,11 @@ pub async fn load_keys(store: &dyn Store, config: &Config, now: i64) -> Result<K
         }
     }
     let rows = store.signing_keys().await?;
-    Ok(KeyRing::from_rows(&rows, now, config.longest_token_lifetime())?)
+    Ok(KeyRing::from_rows(
+        &rows,
+        now,
+        config.longest_token_lifetime(),
+    )?)
 }
 
 pub struct App {
@@ -104,7 +109,11 @@ impl App {
 
     /// Builds on a listener bound by the caller: tests bind port 0 first so that the issuer
     /// can name the real port.
-    pub async fn build_on(config: Config, clock: Arc<dyn Clock>, listener: TcpListener) -> Result<App, AppError> {
+    pub async fn build_on(
+        config: Config,
+        clock: Arc<dyn Clock>,
+        listener: TcpListener,
+    ) -> Result<App, AppError> {
         let database = open_database(&config).await?;
         let ring = load_keys(database.store.as_ref(), &config, clock.now()).await?;
         let services = Arc::new(Services {
@@ -117,7 +126,10 @@ impl App {
         let (router, cleanup) = match database.sessions {
             SessionBackend::Sqlite(store) => {
                 let cleanup = tokio::spawn(delete_expired_sessions(store.clone()));
-                (router.layer(session_layer(store, &services.config)), cleanup)
+                (
+                    router.layer(session_layer(store, &services.config)),
+                    cleanup,
+                )
             }
         };
         Ok(App {
@@ -129,7 +141,9 @@ impl App {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().unwrap_or(self.services.config.listen)
+        self.listener
+            .local_addr()
+            .unwrap_or(self.services.config.listen)
     }
 
     /// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
@@ -137,7 +151,10 @@ impl App {
         self.run_until(shutdown_signal()).await
     }
 
-    pub async fn run_until(mut self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        mut self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let maintenance = tokio::spawn(maintain(self.services.clone()));
         let result = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(stop)
@@ -157,11 +174,16 @@ fn session_layer<S: SessionStore + Clone>(store: S, config: &Config) -> SessionM
         .with_same_site(SameSite::Lax)
         .with_secure(config.secure_cookies())
         .with_path("/")
-        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(config.session_ttl)))
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+            config.session_ttl,
+        )))
 }
 
 async fn delete_expired_sessions<S: ExpiredDeletion + Clone>(store: S) {
-    if let Err(e) = store.continuously_delete_expired(Duration::from_secs(300)).await {
+    if let Err(e) = store
+        .continuously_delete_expired(Duration::from_secs(300))
+        .await
+    {
         tracing::warn!(error = %e, "expired-session cleanup stopped");
     }
 }
@@ -177,9 +199,11 @@ async fn maintain(services: Arc<Services>) {
         let now = services.now();
         match load_keys(services.store.as_ref(), &services.config, now).await {
             Ok(ring) => services.keys.replace(ring),
-            Err(e) => tracing::warn!(error = %e, "cannot reload signing keys; keeping the current ones"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot reload signing keys; keeping the current ones")
+            }
         }
-        if ticks % 10 == 0 {
+        if ticks.is_multiple_of(10) {
             if let Err(e) = services.store.purge_expired(now).await {
                 tracing::warn!(error = %e, "purge of expired rows failed");
             }

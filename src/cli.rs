@@ -16,11 +16,15 @@ use crate::flow::clients::{self, NewClient};
 use crate::flow::users::{self, NewUser};
 use crate::secrets;
 use crate::store::Role;
-use crate::tokens::keys::generate_key;
 use crate::tokens::Alg;
+use crate::tokens::keys::generate_key;
 
 #[derive(Parser)]
-#[command(name = "clearance", version, about = "An OpenID Connect authorization server for FHIR APIs that issues label-aware tokens")]
+#[command(
+    name = "clearance",
+    version,
+    about = "An OpenID Connect authorization server for FHIR APIs that issues label-aware tokens"
+)]
 pub struct Cli {
     /// TOML configuration file.
     #[arg(long, global = true)]
@@ -151,7 +155,8 @@ fn load_config(cli: &Cli) -> Result<Config, String> {
     if let Some(path) = &cli.config {
         settings = settings.overlay(Settings::from_file(path).map_err(|e| e.to_string())?);
     }
-    settings = settings.overlay(Settings::from_env(|k| std::env::var(k).ok()).map_err(|e| e.to_string())?);
+    settings =
+        settings.overlay(Settings::from_env(|k| std::env::var(k).ok()).map_err(|e| e.to_string())?);
     settings = settings.overlay(Settings {
         listen: cli.listen.clone(),
         issuer: cli.issuer.clone(),
@@ -168,7 +173,9 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Serve => serve(config).await,
         Command::Demo => {
             config.demo = true;
-            let database = app::open_database(&config).await.map_err(|e| e.to_string())?;
+            let database = app::open_database(&config)
+                .await
+                .map_err(|e| e.to_string())?;
             demo::seed(database.store.as_ref(), &config, now).await?;
             drop(database);
             print_demo_banner(&config);
@@ -195,15 +202,23 @@ fn print_demo_banner(config: &Config) {
     println!();
     println!("  Sign in as  username          password");
     for (username, password, role, fhir_user, _) in demo::DEMO_USERS {
-        println!("              {username:<17} {password:<18} {} {fhir_user}", role.as_str());
+        println!(
+            "              {username:<17} {password:<18} {} {fhir_user}",
+            role.as_str()
+        );
     }
     println!();
-    println!("  Discovery   {}/.well-known/openid-configuration", config.issuer);
+    println!(
+        "  Discovery   {}/.well-known/openid-configuration",
+        config.issuer
+    );
     println!();
 }
 
 async fn user_command(config: &Config, command: UserCommand, now: i64) -> Result<(), String> {
-    let database = app::open_database(config).await.map_err(|e| e.to_string())?;
+    let database = app::open_database(config)
+        .await
+        .map_err(|e| e.to_string())?;
     let store = database.store.as_ref();
     match command {
         UserCommand::Add(add) => {
@@ -249,7 +264,11 @@ async fn user_command(config: &Config, command: UserCommand, now: i64) -> Result
             println!("{:#}", json!(list));
         }
         UserCommand::Remove { username } => {
-            if !store.delete_user(&username).await.map_err(|e| e.to_string())? {
+            if !store
+                .delete_user(&username)
+                .await
+                .map_err(|e| e.to_string())?
+            {
                 return Err(format!("no user {username:?}"));
             }
             println!("{:#}", json!({"removed": username}));
@@ -259,7 +278,9 @@ async fn user_command(config: &Config, command: UserCommand, now: i64) -> Result
 }
 
 async fn client_command(config: &Config, command: ClientCommand, now: i64) -> Result<(), String> {
-    let database = app::open_database(config).await.map_err(|e| e.to_string())?;
+    let database = app::open_database(config)
+        .await
+        .map_err(|e| e.to_string())?;
     let store = database.store.as_ref();
     match command {
         ClientCommand::Add(add) => {
@@ -276,7 +297,10 @@ async fn client_command(config: &Config, command: ClientCommand, now: i64) -> Re
             )
             .await
             .map_err(|e| e.to_string())?;
-            println!("{}", serde_json::to_string_pretty(&registered).map_err(|e| e.to_string())?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&registered).map_err(|e| e.to_string())?
+            );
         }
         ClientCommand::List => {
             let clients = store.list_clients().await.map_err(|e| e.to_string())?;
@@ -287,7 +311,11 @@ async fn client_command(config: &Config, command: ClientCommand, now: i64) -> Re
             println!("{:#}", json!(list));
         }
         ClientCommand::Remove { client_id } => {
-            if !store.delete_client(&client_id).await.map_err(|e| e.to_string())? {
+            if !store
+                .delete_client(&client_id)
+                .await
+                .map_err(|e| e.to_string())?
+            {
                 return Err(format!("no client {client_id:?}"));
             }
             println!("{:#}", json!({"removed": client_id}));
@@ -297,11 +325,15 @@ async fn client_command(config: &Config, command: ClientCommand, now: i64) -> Re
 }
 
 async fn keys_command(config: &Config, command: KeysCommand, now: i64) -> Result<(), String> {
-    let database = app::open_database(config).await.map_err(|e| e.to_string())?;
+    let database = app::open_database(config)
+        .await
+        .map_err(|e| e.to_string())?;
     let store = database.store.as_ref();
     match command {
         KeysCommand::List => {
-            app::load_keys(store, config, now).await.map_err(|e| e.to_string())?;
+            app::load_keys(store, config, now)
+                .await
+                .map_err(|e| e.to_string())?;
         }
         KeysCommand::Rotate => {
             for alg in Alg::ALL {
@@ -309,7 +341,10 @@ async fn keys_command(config: &Config, command: KeysCommand, now: i64) -> Result
                     .await
                     .map_err(|e| e.to_string())?
                     .map_err(|e| e.to_string())?;
-                store.rotate_signing_key(&key, now).await.map_err(|e| e.to_string())?;
+                store
+                    .rotate_signing_key(&key, now)
+                    .await
+                    .map_err(|e| e.to_string())?;
             }
         }
     }

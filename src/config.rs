@@ -73,11 +73,11 @@ impl Settings {
         ) -> Result<Option<T>, ConfigError> {
             match lookup(name) {
                 None => Ok(None),
-                Some(v) => v
-                    .trim()
-                    .parse()
-                    .map(Some)
-                    .map_err(|_| ConfigError(format!("{name} must be a whole number, got {v:?}"))),
+                Some(v) => {
+                    v.trim().parse().map(Some).map_err(|_| {
+                        ConfigError(format!("{name} must be a whole number, got {v:?}"))
+                    })
+                }
             }
         }
         Ok(Settings {
@@ -156,7 +156,9 @@ impl Config {
             .fhir_base_urls
             .unwrap_or_else(|| vec![format!("{issuer}/fhir")]);
         if fhir_base_urls.is_empty() {
-            return Err(ConfigError("fhir_base_urls must name at least one URL".into()));
+            return Err(ConfigError(
+                "fhir_base_urls must name at least one URL".into(),
+            ));
         }
         for base in &fhir_base_urls {
             let url = Url::parse(base)
@@ -202,7 +204,9 @@ impl Config {
         }
         // SMART App Launch §"Obtain access token": access tokens SHOULD live at most an hour.
         if self.access_token_ttl > 3600 {
-            return Err(ConfigError("access_token_ttl must be at most 3600 seconds".into()));
+            return Err(ConfigError(
+                "access_token_ttl must be at most 3600 seconds".into(),
+            ));
         }
         // RFC 6749 §4.1.2: a code lives at most ten minutes.
         if self.code_ttl > 600 {
@@ -244,7 +248,9 @@ fn validate_issuer(issuer: &str) -> Result<String, ConfigError> {
     let url = Url::parse(issuer)
         .map_err(|e| ConfigError(format!("issuer {issuer:?} is not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(ConfigError(format!("issuer {issuer:?} must use https (or http)")));
+        return Err(ConfigError(format!(
+            "issuer {issuer:?} must use https (or http)"
+        )));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(ConfigError(format!(
@@ -292,8 +298,13 @@ mod tests {
             issuer: Some("https://auth.example.org/".into()),
             ..Settings::default()
         };
-        let c = Config::from_settings(Settings::default().overlay(file).overlay(from_env).overlay(flags))
-            .unwrap();
+        let c = Config::from_settings(
+            Settings::default()
+                .overlay(file)
+                .overlay(from_env)
+                .overlay(flags),
+        )
+        .unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:9100");
         assert_eq!(c.access_token_ttl, 120);
         assert_eq!(c.issuer, "https://auth.example.org");
@@ -303,12 +314,30 @@ mod tests {
     #[test]
     fn invalid_settings_are_refused_with_the_setting_named() {
         let bad = [
-            Settings { listen: Some("nowhere".into()), ..Default::default() },
-            Settings { issuer: Some("ftp://x".into()), ..Default::default() },
-            Settings { issuer: Some("https://x/?a=b".into()), ..Default::default() },
-            Settings { database_url: Some("mysql://x".into()), ..Default::default() },
-            Settings { code_ttl: Some(3600), ..Default::default() },
-            Settings { access_token_ttl: Some(0), ..Default::default() },
+            Settings {
+                listen: Some("nowhere".into()),
+                ..Default::default()
+            },
+            Settings {
+                issuer: Some("ftp://x".into()),
+                ..Default::default()
+            },
+            Settings {
+                issuer: Some("https://x/?a=b".into()),
+                ..Default::default()
+            },
+            Settings {
+                database_url: Some("mysql://x".into()),
+                ..Default::default()
+            },
+            Settings {
+                code_ttl: Some(3600),
+                ..Default::default()
+            },
+            Settings {
+                access_token_ttl: Some(0),
+                ..Default::default()
+            },
         ];
         for s in bad {
             assert!(Config::from_settings(s).is_err());

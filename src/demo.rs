@@ -11,9 +11,27 @@ pub const DEMO_CLIENT_ID: &str = "demo-app";
 
 /// The demo accounts: username, password, role, fhirUser, display name.
 pub const DEMO_USERS: [(&str, &str, Role, &str, &str); 3] = [
-    ("alice", "alice-demo-pass", Role::Patient, "Patient/alice", "Alice Example"),
-    ("bob", "bob-demo-pass", Role::Patient, "Patient/bob", "Bob Example"),
-    ("dr.jones", "jones-demo-pass", Role::Practitioner, "Practitioner/jones", "Dr. Casey Jones"),
+    (
+        "alice",
+        "alice-demo-pass",
+        Role::Patient,
+        "Patient/alice",
+        "Alice Example",
+    ),
+    (
+        "bob",
+        "bob-demo-pass",
+        Role::Patient,
+        "Patient/bob",
+        "Bob Example",
+    ),
+    (
+        "dr.jones",
+        "jones-demo-pass",
+        Role::Practitioner,
+        "Practitioner/jones",
+        "Dr. Casey Jones",
+    ),
 ];
 
 /// The redirect URI of the demo app: a page of this server that shows the tokens.
@@ -24,7 +42,12 @@ pub fn demo_redirect_uri(config: &Config) -> String {
 /// Creates what is missing of the demo data; existing rows are left alone.
 pub async fn seed(store: &dyn Store, config: &Config, now: i64) -> Result<(), String> {
     for (username, password, role, fhir_user, name) in DEMO_USERS {
-        if store.user_by_username(username).await.map_err(|e| e.to_string())?.is_some() {
+        if store
+            .user_by_username(username)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_some()
+        {
             continue;
         }
         users::create_user(
@@ -42,7 +65,10 @@ pub async fn seed(store: &dyn Store, config: &Config, now: i64) -> Result<(), St
         .await
         .map_err(|e| e.to_string())?;
     }
-    let existing = store.client_by_id(DEMO_CLIENT_ID).await.map_err(|e: StoreError| e.to_string())?;
+    let existing = store
+        .client_by_id(DEMO_CLIENT_ID)
+        .await
+        .map_err(|e: StoreError| e.to_string())?;
     if existing.is_none() {
         clients::register(
             store,

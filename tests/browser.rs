@@ -13,8 +13,16 @@ use std::process::Command;
 use common::*;
 
 fn chromium() -> Option<PathBuf> {
-    let candidates = [std::env::var("CHROMIUM").ok(), Some("/usr/bin/chromium".into()), Some("/usr/bin/chromium-browser".into())];
-    candidates.into_iter().flatten().map(PathBuf::from).find(|p| p.exists())
+    let candidates = [
+        std::env::var("CHROMIUM").ok(),
+        Some("/usr/bin/chromium".into()),
+        Some("/usr/bin/chromium-browser".into()),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
 }
 
 /// The script's folder with its node_modules installed, or why it cannot be.
@@ -37,9 +45,13 @@ fn browser_tools() -> Result<PathBuf, String> {
 fn tools_or_skip() -> Option<PathBuf> {
     match browser_tools() {
         Ok(dir) => Some(dir),
-        Err(why) if std::env::var_os("CI").is_some() => panic!("browser tests cannot run under CI: {why}"),
+        Err(why) if std::env::var_os("CI").is_some() => {
+            panic!("browser tests cannot run under CI: {why}")
+        }
         Err(why) => {
-            eprintln!("\n!!!!!!!!!!\n!!! SKIPPING BROWSER TESTS: {why}\n!!! .ci/run installs what they need.\n!!!!!!!!!!\n");
+            eprintln!(
+                "\n!!!!!!!!!!\n!!! SKIPPING BROWSER TESTS: {why}\n!!! .ci/run installs what they need.\n!!!!!!!!!!\n"
+            );
             None
         }
     }
@@ -48,7 +60,11 @@ fn tools_or_skip() -> Option<PathBuf> {
 async fn run_script(dir: &Path, args: Vec<String>) -> serde_json::Value {
     let dir = dir.to_owned();
     let output = tokio::task::spawn_blocking(move || {
-        Command::new("node").arg("sign_in_and_consent.mjs").args(args).current_dir(dir).output()
+        Command::new("node")
+            .arg("sign_in_and_consent.mjs")
+            .args(args)
+            .current_dir(dir)
+            .output()
     })
     .await
     .unwrap()
@@ -68,23 +84,50 @@ async fn a_patient_signs_in_and_consents_in_chromium() {
     let Some(dir) = tools_or_skip() else { return };
     let server = TestServer::start().await;
     let id = server.public_client.client_id.clone();
-    let (url, verifier) = authorize_url(&server, &id, "openid profile email offline_access", &[("nonce", "browser-nonce")]);
+    let (url, verifier) = authorize_url(
+        &server,
+        &id,
+        "openid profile email offline_access",
+        &[("nonce", "browser-nonce")],
+    );
 
-    let result = run_script(&dir, vec![url, REDIRECT_URI.into(), "alice".into(), PASSWORD.into(), "Your email address".into()]).await;
+    let result = run_script(
+        &dir,
+        vec![
+            url,
+            REDIRECT_URI.into(),
+            "alice".into(),
+            PASSWORD.into(),
+            "Your email address".into(),
+        ],
+    )
+    .await;
     assert_eq!(result["heading"], "Public App wants to access your account");
     assert_eq!(result["checkboxes"], 4, "one checkbox per requested scope");
     let back = result["redirect"].as_str().unwrap();
     assert_eq!(query_param(back, "state").as_deref(), Some("state-123"));
-    assert_eq!(query_param(back, "iss").as_deref(), Some(server.issuer.as_str()));
+    assert_eq!(
+        query_param(back, "iss").as_deref(),
+        Some(server.issuer.as_str())
+    );
     let code = query_param(back, "code").expect("code");
 
     let (status, _, body) = token_request(
         &server,
-        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT_URI), ("code_verifier", &verifier), ("client_id", &id)],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", &verifier),
+            ("client_id", &id),
+        ],
         None,
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["scope"], "openid profile offline_access", "the unticked scope is not granted");
+    assert_eq!(
+        body["scope"], "openid profile offline_access",
+        "the unticked scope is not granted"
+    );
     assert!(body["refresh_token"].is_string());
 }

@@ -6,8 +6,8 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use common::*;
 use clearance::config::Settings;
+use common::*;
 
 fn clearance(db: &str, args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_clearance"))
@@ -20,13 +20,22 @@ fn clearance(db: &str, args: &[&str], stdin: Option<&str>) -> Output {
         .spawn()
         .expect("run clearance");
     if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
     }
     child.wait_with_output().expect("wait")
 }
 
 fn json(output: &Output) -> serde_json::Value {
-    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     serde_json::from_slice(&output.stdout).expect("JSON output")
 }
 
@@ -35,35 +44,152 @@ fn users_clients_and_keys_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}/nested/clearance.db", dir.path().display());
 
-    let user = json(&clearance(&db, &["user", "add", "--username", "carol", "--fhir-user", "Patient/carol", "--password-stdin"], Some("a long enough password\n")));
+    let user = json(&clearance(
+        &db,
+        &[
+            "user",
+            "add",
+            "--username",
+            "carol",
+            "--fhir-user",
+            "Patient/carol",
+            "--password-stdin",
+        ],
+        Some("a long enough password\n"),
+    ));
     assert_eq!(user["username"], "carol");
-    assert!(user.get("password").is_none(), "a given password is not echoed");
-    let generated = json(&clearance(&db, &["user", "add", "--username", "dave", "--role", "practitioner", "--fhir-user", "Practitioner/d1"], None));
+    assert!(
+        user.get("password").is_none(),
+        "a given password is not echoed"
+    );
+    let generated = json(&clearance(
+        &db,
+        &[
+            "user",
+            "add",
+            "--username",
+            "dave",
+            "--role",
+            "practitioner",
+            "--fhir-user",
+            "Practitioner/d1",
+        ],
+        None,
+    ));
     assert_eq!(generated["password"].as_str().unwrap().len(), 43);
-    let duplicate = clearance(&db, &["user", "add", "--username", "carol", "--password-stdin"], Some("another password\n"));
+    let duplicate = clearance(
+        &db,
+        &["user", "add", "--username", "carol", "--password-stdin"],
+        Some("another password\n"),
+    );
     assert!(!duplicate.status.success());
     assert!(String::from_utf8_lossy(&duplicate.stderr).contains("already exists"));
-    let bad = clearance(&db, &["user", "add", "--username", "eve", "--fhir-user", "Observation/1"], None);
+    let bad = clearance(
+        &db,
+        &[
+            "user",
+            "add",
+            "--username",
+            "eve",
+            "--fhir-user",
+            "Observation/1",
+        ],
+        None,
+    );
     assert!(!bad.status.success());
-    assert_eq!(json(&clearance(&db, &["user", "list"], None)).as_array().unwrap().len(), 2);
-    json(&clearance(&db, &["user", "remove", "--username", "dave"], None));
-    assert_eq!(json(&clearance(&db, &["user", "list"], None)).as_array().unwrap().len(), 1);
+    assert_eq!(
+        json(&clearance(&db, &["user", "list"], None))
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    json(&clearance(
+        &db,
+        &["user", "remove", "--username", "dave"],
+        None,
+    ));
+    assert_eq!(
+        json(&clearance(&db, &["user", "list"], None))
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 
-    let public = json(&clearance(&db, &["client", "add", "--name", "Phone app", "--redirect-uri", "com.example.app:/cb", "--public"], None));
+    let public = json(&clearance(
+        &db,
+        &[
+            "client",
+            "add",
+            "--name",
+            "Phone app",
+            "--redirect-uri",
+            "com.example.app:/cb",
+            "--public",
+        ],
+        None,
+    ));
     assert!(public["client_id"].is_string());
     assert!(public.get("client_secret").is_none());
-    let confidential = json(&clearance(&db, &["client", "add", "--name", "Web app", "--redirect-uri", "https://app.example/cb", "--confidential"], None));
+    let confidential = json(&clearance(
+        &db,
+        &[
+            "client",
+            "add",
+            "--name",
+            "Web app",
+            "--redirect-uri",
+            "https://app.example/cb",
+            "--confidential",
+        ],
+        None,
+    ));
     assert_eq!(confidential["client_secret"].as_str().unwrap().len(), 43);
-    assert_eq!(confidential["token_endpoint_auth_method"], "client_secret_basic");
-    let insecure = clearance(&db, &["client", "add", "--name", "Bad", "--redirect-uri", "http://app.example/cb"], None);
+    assert_eq!(
+        confidential["token_endpoint_auth_method"],
+        "client_secret_basic"
+    );
+    let insecure = clearance(
+        &db,
+        &[
+            "client",
+            "add",
+            "--name",
+            "Bad",
+            "--redirect-uri",
+            "http://app.example/cb",
+        ],
+        None,
+    );
     assert!(!insecure.status.success());
-    assert_eq!(json(&clearance(&db, &["client", "list"], None)).as_array().unwrap().len(), 2);
+    assert_eq!(
+        json(&clearance(&db, &["client", "list"], None))
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     let id = public["client_id"].as_str().unwrap();
-    json(&clearance(&db, &["client", "remove", "--client-id", id], None));
-    assert_eq!(json(&clearance(&db, &["client", "list"], None)).as_array().unwrap().len(), 1);
+    json(&clearance(
+        &db,
+        &["client", "remove", "--client-id", id],
+        None,
+    ));
+    assert_eq!(
+        json(&clearance(&db, &["client", "list"], None))
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 
     let keys = json(&clearance(&db, &["keys", "list"], None));
-    assert_eq!(keys.as_array().unwrap().len(), 2, "an RSA and an EC key on first use");
+    assert_eq!(
+        keys.as_array().unwrap().len(),
+        2,
+        "an RSA and an EC key on first use"
+    );
     let rotated = json(&clearance(&db, &["keys", "rotate"], None));
     let rotated = rotated.as_array().unwrap();
     assert_eq!(rotated.len(), 4);
@@ -89,16 +215,27 @@ fn invalid_configuration_stops_the_start_with_a_clear_message() {
 
 #[tokio::test]
 async fn a_rotation_by_the_command_line_is_used_by_the_running_server() {
-    let server = TestServer::start_with(Settings { key_reload_seconds: Some(1), ..Settings::default() }).await;
+    let server = TestServer::start_with(Settings {
+        key_reload_seconds: Some(1),
+        ..Settings::default()
+    })
+    .await;
     let db = server.services.config.database_url.clone();
     let http = http_client();
     let jwks = |http: reqwest::Client, url: String| async move {
         let v: serde_json::Value = http.get(url).send().await.unwrap().json().await.unwrap();
-        v["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        v["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
     };
     let before = jwks(http.clone(), server.url("/jwks")).await;
     assert_eq!(before.len(), 2);
-    let out = tokio::task::spawn_blocking(move || clearance(&db, &["keys", "rotate"], None)).await.unwrap();
+    let out = tokio::task::spawn_blocking(move || clearance(&db, &["keys", "rotate"], None))
+        .await
+        .unwrap();
     let listed = json(&out);
     let new_rsa = listed
         .as_array()
@@ -126,13 +263,28 @@ async fn a_rotation_by_the_command_line_is_used_by_the_running_server() {
     let id = server.public_client.client_id.clone();
     let (_, _, body) = token_request(
         &server,
-        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT_URI), ("code_verifier", &verifier), ("client_id", &id)],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", &verifier),
+            ("client_id", &id),
+        ],
         None,
     )
     .await;
     use base64::Engine;
     let header: serde_json::Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(body["id_token"].as_str().unwrap().split('.').next().unwrap()).unwrap(),
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(
+                body["id_token"]
+                    .as_str()
+                    .unwrap()
+                    .split('.')
+                    .next()
+                    .unwrap(),
+            )
+            .unwrap(),
     )
     .unwrap();
     assert_eq!(header["kid"], new_rsa);

@@ -23,15 +23,43 @@ async fn demo_patient_walks_the_demo_app() {
         ("request".to_owned(), hidden(&page, "request")),
         ("decision".to_owned(), "allow".to_owned()),
     ];
-    form.extend(scope_boxes(&page).into_iter().map(|s| ("scope".to_owned(), s)));
-    let r = browser.post(server.url("/consent")).form(&form).send().await.unwrap();
+    form.extend(
+        scope_boxes(&page)
+            .into_iter()
+            .map(|s| ("scope".to_owned(), s)),
+    );
+    let r = browser
+        .post(server.url("/consent"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     let callback = location(&r);
     assert!(callback.starts_with(&server.url("/demo/callback")));
-    let page = browser.get(&callback).send().await.unwrap().text().await.unwrap();
+    let page = browser
+        .get(&callback)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("The demo app received its tokens"), "{page}");
-    assert!(page.contains("&#34;fhirUser&#34;: &#34;Patient/alice&#34;") || page.contains("Patient/alice"), "{page}");
+    assert!(
+        page.contains("&#34;fhirUser&#34;: &#34;Patient/alice&#34;")
+            || page.contains("Patient/alice"),
+        "{page}"
+    );
 
     // Without demo mode there are no demo pages.
     let plain = TestServer::start().await;
-    assert_eq!(browser.get(plain.url("/demo")).send().await.unwrap().status(), 404);
+    assert_eq!(
+        browser
+            .get(plain.url("/demo"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 }

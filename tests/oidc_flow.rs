@@ -5,25 +5,36 @@
 mod common;
 
 use common::*;
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims};
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
+};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
-    RedirectUrl, Scope, TokenResponse,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
 };
 
 #[tokio::test]
 async fn public_client_walks_the_whole_flow_with_openidconnect() {
     let server = TestServer::start().await;
     let http = http_client();
-    let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(server.issuer.clone()).unwrap(), &http)
-        .await
-        .expect("discovery and JWKS");
-    let client = CoreClient::from_provider_metadata(metadata, ClientId::new(server.public_client.client_id.clone()), None)
-        .set_redirect_uri(RedirectUrl::new(REDIRECT_URI.to_owned()).unwrap());
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(server.issuer.clone()).unwrap(), &http)
+            .await
+            .expect("discovery and JWKS");
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(server.public_client.client_id.clone()),
+        None,
+    )
+    .set_redirect_uri(RedirectUrl::new(REDIRECT_URI.to_owned()).unwrap());
 
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, state, nonce) = client
-        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
         .add_scope(Scope::new("profile".into()))
         .add_scope(Scope::new("email".into()))
         .add_scope(Scope::new("fhirUser".into()))
@@ -32,10 +43,19 @@ async fn public_client_walks_the_whole_flow_with_openidconnect() {
         .url();
 
     let browser = browser();
-    let back = authorize(&browser, &server, url.as_str(), "alice", None).await.redirect();
+    let back = authorize(&browser, &server, url.as_str(), "alice", None)
+        .await
+        .redirect();
     assert!(back.starts_with(REDIRECT_URI));
-    assert_eq!(query_param(&back, "state").as_deref(), Some(state.secret().as_str()));
-    assert_eq!(query_param(&back, "iss").as_deref(), Some(server.issuer.as_str()), "RFC 9207 iss");
+    assert_eq!(
+        query_param(&back, "state").as_deref(),
+        Some(state.secret().as_str())
+    );
+    assert_eq!(
+        query_param(&back, "iss").as_deref(),
+        Some(server.issuer.as_str()),
+        "RFC 9207 iss"
+    );
     let code = query_param(&back, "code").expect("code");
 
     let tokens = client
@@ -45,17 +65,29 @@ async fn public_client_walks_the_whole_flow_with_openidconnect() {
         .request_async(&http)
         .await
         .expect("token exchange");
-    let granted: Vec<String> = tokens.scopes().unwrap().iter().map(|s| s.to_string()).collect();
-    assert_eq!(granted, ["openid", "profile", "email", "fhirUser", "offline_access"]);
+    let granted: Vec<String> = tokens
+        .scopes()
+        .unwrap()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(
+        granted,
+        ["openid", "profile", "email", "fhirUser", "offline_access"]
+    );
     assert_eq!(tokens.expires_in().unwrap().as_secs(), 300);
 
     let id_token = tokens.id_token().expect("id_token");
-    let claims = id_token.claims(&client.id_token_verifier(), &nonce).expect("ID token verifies against our JWKS");
+    let claims = id_token
+        .claims(&client.id_token_verifier(), &nonce)
+        .expect("ID token verifies against our JWKS");
     assert_eq!(claims.issuer().as_str(), server.issuer);
     assert!(claims.auth_time().is_some());
     assert_eq!(
         claims.access_token_hash().map(|h| h.to_string()),
-        Some(clearance::secrets::left_half_hash(tokens.access_token().secret()))
+        Some(clearance::secrets::left_half_hash(
+            tokens.access_token().secret()
+        ))
     );
     let sub = claims.subject().to_string();
 
@@ -65,30 +97,49 @@ async fn public_client_walks_the_whole_flow_with_openidconnect() {
         .request_async(&http)
         .await
         .expect("userinfo");
-    assert_eq!(info.subject().as_str(), sub, "UserInfo sub equals the ID token's");
+    assert_eq!(
+        info.subject().as_str(),
+        sub,
+        "UserInfo sub equals the ID token's"
+    );
     assert_eq!(info.preferred_username().map(|u| u.as_str()), Some("alice"));
 
     // Refresh: a new access token, a rotated refresh token, an ID token for the same user.
-    let refresh = tokens.refresh_token().expect("refresh token with offline_access");
+    let refresh = tokens
+        .refresh_token()
+        .expect("refresh token with offline_access");
     let refreshed = client
         .exchange_refresh_token(refresh)
         .unwrap()
         .request_async(&http)
         .await
         .expect("refresh");
-    assert_ne!(refreshed.refresh_token().unwrap().secret(), refresh.secret(), "rotated");
-    let again = refreshed.id_token().unwrap().claims(&client.id_token_verifier(), |_: Option<&Nonce>| Ok(())).unwrap();
+    assert_ne!(
+        refreshed.refresh_token().unwrap().secret(),
+        refresh.secret(),
+        "rotated"
+    );
+    let again = refreshed
+        .id_token()
+        .unwrap()
+        .claims(&client.id_token_verifier(), |_: Option<&Nonce>| Ok(()))
+        .unwrap();
     assert_eq!(again.subject().as_str(), sub);
-    assert_eq!(again.auth_time(), claims.auth_time(), "auth_time is the original sign-in");
+    assert_eq!(
+        again.auth_time(),
+        claims.auth_time(),
+        "auth_time is the original sign-in"
+    );
 }
 
 #[tokio::test]
 async fn confidential_client_with_basic_and_post_authentication() {
     let server = TestServer::start().await;
     let http = http_client();
-    let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(server.issuer.clone()).unwrap(), &http)
-        .await
-        .unwrap();
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(server.issuer.clone()).unwrap(), &http)
+            .await
+            .unwrap();
     let c = &server.confidential_client;
     let client = CoreClient::from_provider_metadata(
         metadata,
@@ -99,10 +150,16 @@ async fn confidential_client_with_basic_and_post_authentication() {
 
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, _, nonce) = client
-        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
         .set_pkce_challenge(challenge)
         .url();
-    let back = authorize(&browser(), &server, url.as_str(), "alice", None).await.redirect();
+    let back = authorize(&browser(), &server, url.as_str(), "alice", None)
+        .await
+        .redirect();
     let code = query_param(&back, "code").unwrap();
     // openidconnect authenticates with client_secret_basic by default.
     let tokens = client
@@ -112,8 +169,15 @@ async fn confidential_client_with_basic_and_post_authentication() {
         .request_async(&http)
         .await
         .expect("basic auth exchange");
-    tokens.id_token().unwrap().claims(&client.id_token_verifier(), &nonce).unwrap();
-    assert!(tokens.refresh_token().is_none(), "no offline_access, no refresh token");
+    tokens
+        .id_token()
+        .unwrap()
+        .claims(&client.id_token_verifier(), &nonce)
+        .unwrap();
+    assert!(
+        tokens.refresh_token().is_none(),
+        "no offline_access, no refresh token"
+    );
 
     // client_secret_post.
     let (code, verifier) = code_for(&server, &c.client_id, "openid").await;
@@ -140,13 +204,18 @@ async fn remembered_consent_skips_the_page_and_prompt_consent_shows_it_again() {
     let client_id = server.public_client.client_id.clone();
     let browser = browser();
     let (url, _) = authorize_url(&server, &client_id, "openid profile", &[]);
-    authorize(&browser, &server, &url, "alice", None).await.redirect();
+    authorize(&browser, &server, &url, "alice", None)
+        .await
+        .redirect();
 
     // Same browser, same scopes: straight back with a code, no page.
     let (url, _) = authorize_url(&server, &client_id, "openid profile", &[]);
     let (response, target) = follow(&browser, &server, url).await;
     assert!(response.status().is_redirection());
-    assert!(query_param(&target, "code").is_some(), "no consent page the second time");
+    assert!(
+        query_param(&target, "code").is_some(),
+        "no consent page the second time"
+    );
 
     // prompt=none works silently too.
     let (url, _) = authorize_url(&server, &client_id, "openid", &[("prompt", "none")]);
@@ -154,7 +223,10 @@ async fn remembered_consent_skips_the_page_and_prompt_consent_shows_it_again() {
     assert!(query_param(&target, "code").is_some());
 
     // prompt=consent, or asking for more, shows the consent page.
-    for (scope, extra) in [("openid profile", [("prompt", "consent")]), ("openid profile email", [("x-ignored", "1")])] {
+    for (scope, extra) in [
+        ("openid profile", [("prompt", "consent")]),
+        ("openid profile email", [("x-ignored", "1")]),
+    ] {
         let (url, _) = authorize_url(&server, &client_id, scope, &extra);
         let (response, target) = follow(&browser, &server, url).await;
         assert_eq!(response.status(), 200, "{target}");
@@ -167,7 +239,15 @@ async fn consent_can_grant_less_and_deny_sends_access_denied() {
     let server = TestServer::start().await;
     let client_id = server.public_client.client_id.clone();
     let (url, verifier) = authorize_url(&server, &client_id, "openid profile email", &[]);
-    let back = authorize(&browser(), &server, &url, "alice", Some(&["openid", "email"])).await.redirect();
+    let back = authorize(
+        &browser(),
+        &server,
+        &url,
+        "alice",
+        Some(&["openid", "email"]),
+    )
+    .await
+    .redirect();
     let code = query_param(&back, "code").unwrap();
     let (status, _, body) = token_request(
         &server,
@@ -195,12 +275,22 @@ async fn consent_can_grant_less_and_deny_sends_access_denied() {
     let page = response.text().await.unwrap();
     let r = browser
         .post(server.url("/consent"))
-        .form(&[("csrf", hidden(&page, "csrf")), ("request", hidden(&page, "request")), ("decision", "deny".into())])
+        .form(&[
+            ("csrf", hidden(&page, "csrf")),
+            ("request", hidden(&page, "request")),
+            ("decision", "deny".into()),
+        ])
         .send()
         .await
         .unwrap();
     let back = location(&r);
-    assert_eq!(query_param(&back, "error").as_deref(), Some("access_denied"));
+    assert_eq!(
+        query_param(&back, "error").as_deref(),
+        Some("access_denied")
+    );
     assert_eq!(query_param(&back, "state").as_deref(), Some("state-123"));
-    assert_eq!(query_param(&back, "iss").as_deref(), Some(server.issuer.as_str()));
+    assert_eq!(
+        query_param(&back, "iss").as_deref(),
+        Some(server.issuer.as_str())
+    );
 }

@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::*;
 use clearance::config::Settings;
+use common::*;
 
 fn session_cookie(response: &reqwest::Response) -> Option<String> {
     response
@@ -28,7 +28,12 @@ async fn pages_forbid_framing_and_cookies_are_http_only_lax() {
     let (response, page_url) = follow(&browser, &server, url).await;
     assert!(page_url.contains("/login"));
     let h = response.headers();
-    assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
     assert_eq!(h["x-frame-options"], "DENY");
     let cookie = session_cookie(&response).expect("a session cookie for the CSRF token");
     assert!(cookie.contains("HttpOnly"));
@@ -38,7 +43,11 @@ async fn pages_forbid_framing_and_cookies_are_http_only_lax() {
 
 #[tokio::test]
 async fn cookies_are_secure_when_the_issuer_is_https() {
-    let server = TestServer::start_with(Settings { issuer: Some("https://auth.example.org".into()), ..Settings::default() }).await;
+    let server = TestServer::start_with(Settings {
+        issuer: Some("https://auth.example.org".into()),
+        ..Settings::default()
+    })
+    .await;
     let r = browser().get(server.url("/login")).send().await.unwrap();
     assert!(session_cookie(&r).unwrap().contains("Secure"));
 }
@@ -56,7 +65,12 @@ async fn sign_in_renews_the_session_id_and_needs_the_csrf_token() {
     for csrf in ["", "forged"] {
         let r = browser
             .post(server.url("/login"))
-            .form(&[("csrf", csrf), ("request", &hidden(&page, "request")), ("username", "alice"), ("password", PASSWORD)])
+            .form(&[
+                ("csrf", csrf),
+                ("request", &hidden(&page, "request")),
+                ("username", "alice"),
+                ("password", PASSWORD),
+            ])
             .send()
             .await
             .unwrap();
@@ -75,14 +89,26 @@ async fn sign_in_renews_the_session_id_and_needs_the_csrf_token() {
     assert_ne!(before, after, "session id renewed at sign-in");
 }
 
-async fn id_token_after(server: &TestServer, browser: &reqwest::Client, extra: &[(&str, &str)]) -> serde_json::Value {
+async fn id_token_after(
+    server: &TestServer,
+    browser: &reqwest::Client,
+    extra: &[(&str, &str)],
+) -> serde_json::Value {
     let id = server.public_client.client_id.clone();
     let (url, verifier) = authorize_url(server, &id, "openid", extra);
-    let back = authorize(browser, server, &url, "alice", None).await.redirect();
+    let back = authorize(browser, server, &url, "alice", None)
+        .await
+        .redirect();
     let code = query_param(&back, "code").unwrap_or_else(|| panic!("no code in {back}"));
     let (_, _, body) = token_request(
         server,
-        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT_URI), ("code_verifier", &verifier), ("client_id", &id)],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", &verifier),
+            ("client_id", &id),
+        ],
         None,
     )
     .await;
@@ -94,7 +120,12 @@ async fn id_token_after(server: &TestServer, browser: &reqwest::Client, extra: &
 fn jwt_claims(token: &str) -> serde_json::Value {
     use base64::Engine;
     let payload = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
 }
 
 #[tokio::test]
@@ -108,7 +139,10 @@ async fn prompt_login_and_max_age_force_a_new_sign_in_with_a_later_auth_time() {
     let id = server.public_client.client_id.clone();
     let (url, _) = authorize_url(&server, &id, "openid", &[("prompt", "login")]);
     let (_, landed) = follow(&browser, &server, url).await;
-    assert!(landed.contains("/login"), "prompt=login shows the sign-in page");
+    assert!(
+        landed.contains("/login"),
+        "prompt=login shows the sign-in page"
+    );
     let second = id_token_after(&server, &browser, &[("prompt", "login")]).await;
     assert!(second["auth_time"].as_i64() > first["auth_time"].as_i64());
 
@@ -118,18 +152,34 @@ async fn prompt_login_and_max_age_force_a_new_sign_in_with_a_later_auth_time() {
     server.clock.advance(20);
     let (url, _) = authorize_url(&server, &id, "openid", &[("max_age", "10")]);
     let (_, landed) = follow(&browser, &server, url).await;
-    assert!(landed.contains("/login"), "max_age exceeded shows the sign-in page");
+    assert!(
+        landed.contains("/login"),
+        "max_age exceeded shows the sign-in page"
+    );
     let third = id_token_after(&server, &browser, &[("max_age", "10")]).await;
     assert!(third["auth_time"].as_i64() > second["auth_time"].as_i64());
 
     // id_token_hint with prompt=none: silent success for the same user.
     let hint = third["raw"].as_str().unwrap();
-    let (url, _) = authorize_url(&server, &id, "openid", &[("prompt", "none"), ("id_token_hint", hint)]);
+    let (url, _) = authorize_url(
+        &server,
+        &id,
+        "openid",
+        &[("prompt", "none"), ("id_token_hint", hint)],
+    );
     let (_, back) = follow(&browser, &server, url).await;
     assert!(query_param(&back, "code").is_some(), "{back}");
-    let (url, _) = authorize_url(&server, &id, "openid", &[("prompt", "none"), ("id_token_hint", "not.a.token")]);
+    let (url, _) = authorize_url(
+        &server,
+        &id,
+        "openid",
+        &[("prompt", "none"), ("id_token_hint", "not.a.token")],
+    );
     let (_, back) = follow(&browser, &server, url).await;
-    assert_eq!(query_param(&back, "error").as_deref(), Some("invalid_request"));
+    assert_eq!(
+        query_param(&back, "error").as_deref(),
+        Some("invalid_request")
+    );
 }
 
 #[tokio::test]
@@ -139,7 +189,13 @@ async fn userinfo_accepts_header_or_post_body_and_challenges_otherwise() {
     let (code, verifier) = code_for(&server, &id, "openid fhirUser email").await;
     let (_, _, body) = token_request(
         &server,
-        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT_URI), ("code_verifier", &verifier), ("client_id", &id)],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", &verifier),
+            ("client_id", &id),
+        ],
         None,
     )
     .await;
@@ -147,24 +203,61 @@ async fn userinfo_accepts_header_or_post_body_and_challenges_otherwise() {
     let sub = jwt_claims(body["id_token"].as_str().unwrap())["sub"].clone();
     let http = http_client();
 
-    let header: serde_json::Value = http.get(server.url("/userinfo")).bearer_auth(access).send().await.unwrap().json().await.unwrap();
+    let header: serde_json::Value = http
+        .get(server.url("/userinfo"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(header["sub"], sub);
     assert_eq!(header["fhirUser"], "Patient/alice");
     assert_eq!(header["email"], "test@example.org");
-    assert!(header.get("preferred_username").is_none(), "no profile scope, no profile claims");
+    assert!(
+        header.get("preferred_username").is_none(),
+        "no profile scope, no profile claims"
+    );
 
-    let posted: serde_json::Value = http.post(server.url("/userinfo")).form(&[("access_token", access)]).send().await.unwrap().json().await.unwrap();
+    let posted: serde_json::Value = http
+        .post(server.url("/userinfo"))
+        .form(&[("access_token", access)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(posted["sub"], sub);
 
     let r = http.get(server.url("/userinfo")).send().await.unwrap();
     assert_eq!(r.status(), 401);
-    assert_eq!(r.headers()["www-authenticate"], "Bearer realm=\"clearance\"");
-    let r = http.get(server.url("/userinfo")).bearer_auth("garbage").send().await.unwrap();
+    assert_eq!(
+        r.headers()["www-authenticate"],
+        "Bearer realm=\"clearance\""
+    );
+    let r = http
+        .get(server.url("/userinfo"))
+        .bearer_auth("garbage")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
-    assert!(r.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token")
+    );
 
     server.clock.advance(301);
-    let r = http.get(server.url("/userinfo")).bearer_auth(access).send().await.unwrap();
+    let r = http
+        .get(server.url("/userinfo"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401, "expired access token");
 }
 
@@ -172,20 +265,52 @@ async fn userinfo_accepts_header_or_post_body_and_challenges_otherwise() {
 async fn discovery_is_honest_and_jwks_has_bare_public_keys() {
     let server = TestServer::start().await;
     let http = http_client();
-    let r = http.get(server.url("/.well-known/openid-configuration")).send().await.unwrap();
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    let r = http
+        .get(server.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
     let d: serde_json::Value = r.json().await.unwrap();
     assert_eq!(d["issuer"], server.issuer);
-    assert_eq!(d["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+    assert_eq!(
+        d["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
     assert_eq!(d["response_types_supported"], serde_json::json!(["code"]));
     assert_eq!(d["request_uri_parameter_supported"], false);
     assert_eq!(d["authorization_response_iss_parameter_supported"], true);
-    assert!(d["id_token_signing_alg_values_supported"].as_array().unwrap().contains(&"RS256".into()));
-    assert!(!d["grant_types_supported"].as_array().unwrap().contains(&"implicit".into()));
+    assert!(
+        d["id_token_signing_alg_values_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&"RS256".into())
+    );
+    assert!(
+        !d["grant_types_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&"implicit".into())
+    );
 
-    let jwks: serde_json::Value = http.get(d["jwks_uri"].as_str().unwrap()).send().await.unwrap().json().await.unwrap();
+    let jwks: serde_json::Value = http
+        .get(d["jwks_uri"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let keys = jwks["keys"].as_array().unwrap();
-    assert!(keys.iter().any(|k| k["kty"] == "RSA" && k["alg"] == "RS256"));
+    assert!(
+        keys.iter()
+            .any(|k| k["kty"] == "RSA" && k["alg"] == "RS256")
+    );
     assert!(keys.iter().any(|k| k["kty"] == "EC" && k["crv"] == "P-256"));
     for k in keys {
         assert!(k["kid"].is_string());

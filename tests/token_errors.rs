@@ -24,25 +24,42 @@ async fn token_reused_code_is_invalid_grant_and_revokes_what_it_produced() {
     let server = TestServer::start().await;
     let client_id = server.public_client.client_id.clone();
     let (code, verifier) = code_for(&server, &client_id, "openid offline_access").await;
-    let (status, headers, first) = token_request(&server, &code_form(&code, &verifier, &client_id), None).await;
+    let (status, headers, first) =
+        token_request(&server, &code_form(&code, &verifier, &client_id), None).await;
     assert_eq!(status, 200);
     assert_no_store(&headers);
     let access = first["access_token"].as_str().unwrap().to_owned();
     let refresh = first["refresh_token"].as_str().unwrap().to_owned();
 
-    let (status, headers, body) = token_request(&server, &code_form(&code, &verifier, &client_id), None).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    let (status, headers, body) =
+        token_request(&server, &code_form(&code, &verifier, &client_id), None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     assert_no_store(&headers);
 
     // Everything the code produced is revoked: the refresh token and the access token.
     let (status, _, body) = token_request(
         &server,
-        &[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("client_id", &client_id)],
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh),
+            ("client_id", &client_id),
+        ],
         None,
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
-    let r = http_client().get(server.url("/userinfo")).bearer_auth(&access).send().await.unwrap();
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let r = http_client()
+        .get(server.url("/userinfo"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
 }
 
@@ -52,8 +69,12 @@ async fn token_wrong_verifier_is_invalid_grant() {
     let client_id = server.public_client.client_id.clone();
     let (code, _) = code_for(&server, &client_id, "openid").await;
     let wrong = clearance::secrets::random_token();
-    let (status, headers, body) = token_request(&server, &code_form(&code, &wrong, &client_id), None).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    let (status, headers, body) =
+        token_request(&server, &code_form(&code, &wrong, &client_id), None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     assert_no_store(&headers);
 }
 
@@ -67,9 +88,19 @@ async fn token_verifier_equal_to_challenge_missing_or_blank_fails() {
     let (url, verifier) = authorize_url(&server, &client_id, "openid", &[]);
     let challenge = query_param(&url, "code_challenge").unwrap();
     assert_ne!(challenge, verifier);
-    let code = query_param(&authorize(&browser, &server, &url, "alice", None).await.redirect(), "code").unwrap();
-    let (status, _, body) = token_request(&server, &code_form(&code, &challenge, &client_id), None).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    let code = query_param(
+        &authorize(&browser, &server, &url, "alice", None)
+            .await
+            .redirect(),
+        "code",
+    )
+    .unwrap();
+    let (status, _, body) =
+        token_request(&server, &code_form(&code, &challenge, &client_id), None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 
     // Missing or blank verifier: refused before the code is spent, so the code still works.
     let (code, verifier) = code_for(&server, &client_id, "openid").await;
@@ -80,9 +111,16 @@ async fn token_verifier_equal_to_challenge_missing_or_blank_fails() {
         }
         let (status, _, body) = token_request(&server, &form, None).await;
         assert_eq!(status, 400);
-        assert!(matches!(body["error"].as_str(), Some("invalid_request" | "invalid_grant")), "{body}");
+        assert!(
+            matches!(
+                body["error"].as_str(),
+                Some("invalid_request" | "invalid_grant")
+            ),
+            "{body}"
+        );
     }
-    let (status, _, _) = token_request(&server, &code_form(&code, &verifier, &client_id), None).await;
+    let (status, _, _) =
+        token_request(&server, &code_form(&code, &verifier, &client_id), None).await;
     assert_eq!(status, 200, "a malformed request must not burn the code");
 }
 
@@ -92,13 +130,24 @@ async fn token_redirect_uri_must_match_and_code_is_bound_to_its_client() {
     let client_id = server.public_client.client_id.clone();
     let (code, verifier) = code_for(&server, &client_id, "openid").await;
     let other = register(&server.services, "Other", false).await;
-    let (status, _, body) = token_request(&server, &code_form(&code, &verifier, &other.client_id), None).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    let (status, _, body) = token_request(
+        &server,
+        &code_form(&code, &verifier, &other.client_id),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 
     let mut form = code_form(&code, &verifier, &client_id);
     form[2] = ("redirect_uri", "http://127.0.0.1:45678/other");
     let (status, _, body) = token_request(&server, &form, None).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 }
 
 #[tokio::test]
@@ -107,33 +156,72 @@ async fn token_expired_code_is_invalid_grant() {
     let client_id = server.public_client.client_id.clone();
     let (code, verifier) = code_for(&server, &client_id, "openid").await;
     server.clock.advance(61);
-    let (status, _, body) = token_request(&server, &code_form(&code, &verifier, &client_id), None).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    let (status, _, body) =
+        token_request(&server, &code_form(&code, &verifier, &client_id), None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 }
 
 #[tokio::test]
 async fn token_unknown_code_unknown_client_and_unsupported_grant() {
     let server = TestServer::start().await;
     let client_id = server.public_client.client_id.clone();
-    let (status, _, body) = token_request(&server, &code_form("no-such-code", &"a".repeat(43), &client_id), None).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
-
-    let (status, _, body) = token_request(&server, &code_form("x", &"a".repeat(43), "no-such-client"), None).await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
-
-    let (status, _, body) = token_request(&server, &[("grant_type", "password"), ("client_id", &client_id)], None).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("unsupported_grant_type")));
-
-    let (status, _, body) = token_request(&server, &[("client_id", &client_id)], None).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")));
-
     let (status, _, body) = token_request(
         &server,
-        &[("grant_type", "authorization_code"), ("grant_type", "refresh_token"), ("client_id", &client_id)],
+        &code_form("no-such-code", &"a".repeat(43), &client_id),
         None,
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")), "repeated parameter");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+
+    let (status, _, body) = token_request(
+        &server,
+        &code_form("x", &"a".repeat(43), "no-such-client"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+
+    let (status, _, body) = token_request(
+        &server,
+        &[("grant_type", "password"), ("client_id", &client_id)],
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("unsupported_grant_type"))
+    );
+
+    let (status, _, body) = token_request(&server, &[("client_id", &client_id)], None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+
+    let (status, _, body) = token_request(
+        &server,
+        &[
+            ("grant_type", "authorization_code"),
+            ("grant_type", "refresh_token"),
+            ("client_id", &client_id),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request")),
+        "repeated parameter"
+    );
 
     let r = http_client()
         .post(server.url("/token"))
@@ -157,9 +245,18 @@ async fn token_wrong_secret_is_invalid_client_with_basic_challenge() {
         ("redirect_uri", REDIRECT_URI),
         ("code_verifier", verifier.as_str()),
     ];
-    let (status, headers, body) = token_request(&server, &form, Some((&c.client_id, "wrong-secret"))).await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
-    assert!(headers["www-authenticate"].to_str().unwrap().starts_with("Basic"));
+    let (status, headers, body) =
+        token_request(&server, &form, Some((&c.client_id, "wrong-secret"))).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    assert!(
+        headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic")
+    );
     assert_no_store(&headers);
 
     // client_secret_post with a wrong secret, and a confidential client without any secret.
@@ -168,13 +265,24 @@ async fn token_wrong_secret_is_invalid_client_with_basic_challenge() {
     let mut wrong = post.clone();
     wrong.push(("client_secret", "wrong"));
     let (status, headers, body) = token_request(&server, &wrong, None).await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
     assert!(!headers.contains_key("www-authenticate"));
     let (status, _, body) = token_request(&server, &post, None).await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
 
     // The right secret still works: the failures did not spend the code.
-    let (status, _, body) = token_request(&server, &form, Some((&c.client_id, c.client_secret.as_deref().unwrap()))).await;
+    let (status, _, body) = token_request(
+        &server,
+        &form,
+        Some((&c.client_id, c.client_secret.as_deref().unwrap())),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
 }
 
@@ -183,14 +291,24 @@ async fn token_reused_refresh_token_revokes_the_grant() {
     let server = TestServer::start().await;
     let client_id = server.public_client.client_id.clone();
     let (code, verifier) = code_for(&server, &client_id, "openid profile offline_access").await;
-    let (_, _, first) = token_request(&server, &code_form(&code, &verifier, &client_id), None).await;
+    let (_, _, first) =
+        token_request(&server, &code_form(&code, &verifier, &client_id), None).await;
     let r1 = first["refresh_token"].as_str().unwrap().to_owned();
 
     let refresh = |token: String| {
         let server = &server;
         let client_id = client_id.clone();
         async move {
-            token_request(server, &[("grant_type", "refresh_token"), ("refresh_token", &token), ("client_id", &client_id)], None).await
+            token_request(
+                server,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", &token),
+                    ("client_id", &client_id),
+                ],
+                None,
+            )
+            .await
         }
     };
     let (status, headers, second) = refresh(r1.clone()).await;
@@ -202,9 +320,15 @@ async fn token_reused_refresh_token_revokes_the_grant() {
 
     // The old one again: refused, and the whole grant ends, including the newest token.
     let (status, _, body) = refresh(r1).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     let (status, _, body) = refresh(r2).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 }
 
 #[tokio::test]
@@ -212,30 +336,51 @@ async fn token_refresh_never_widens_scope_and_is_bound_to_its_client() {
     let server = TestServer::start().await;
     let client_id = server.public_client.client_id.clone();
     let (code, verifier) = code_for(&server, &client_id, "openid profile offline_access").await;
-    let (_, _, first) = token_request(&server, &code_form(&code, &verifier, &client_id), None).await;
+    let (_, _, first) =
+        token_request(&server, &code_form(&code, &verifier, &client_id), None).await;
     let r1 = first["refresh_token"].as_str().unwrap().to_owned();
 
     let (status, _, body) = token_request(
         &server,
-        &[("grant_type", "refresh_token"), ("refresh_token", &r1), ("client_id", &client_id), ("scope", "openid email")],
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &r1),
+            ("client_id", &client_id),
+            ("scope", "openid email"),
+        ],
         None,
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_scope")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_scope"))
+    );
 
     let other = register(&server.services, "Other", false).await;
     let (status, _, body) = token_request(
         &server,
-        &[("grant_type", "refresh_token"), ("refresh_token", &r1), ("client_id", &other.client_id)],
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &r1),
+            ("client_id", &other.client_id),
+        ],
         None,
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 
     // Neither failure spent the token; a narrower scope is allowed.
     let (status, _, body) = token_request(
         &server,
-        &[("grant_type", "refresh_token"), ("refresh_token", &r1), ("client_id", &client_id), ("scope", "openid")],
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &r1),
+            ("client_id", &client_id),
+            ("scope", "openid"),
+        ],
         None,
     )
     .await;
@@ -244,6 +389,15 @@ async fn token_refresh_never_widens_scope_and_is_bound_to_its_client() {
     assert!(body["id_token"].is_string());
     // The next refresh without `scope` gets the original grant back, never more.
     let r2 = body["refresh_token"].as_str().unwrap().to_owned();
-    let (_, _, body) = token_request(&server, &[("grant_type", "refresh_token"), ("refresh_token", &r2), ("client_id", &client_id)], None).await;
+    let (_, _, body) = token_request(
+        &server,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &r2),
+            ("client_id", &client_id),
+        ],
+        None,
+    )
+    .await;
     assert_eq!(body["scope"], "openid profile offline_access");
 }

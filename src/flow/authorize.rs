@@ -85,14 +85,19 @@ pub async fn validate(
 
     // 1. Client and redirect URI: until both are verified, errors are pages.
     if repeated("client_id") || repeated("redirect_uri") {
-        return Err(AuthorizeError::Page("The request repeats client_id or redirect_uri."));
+        return Err(AuthorizeError::Page(
+            "The request repeats client_id or redirect_uri.",
+        ));
     }
-    let client_id = get("client_id").ok_or(AuthorizeError::Page("The request has no client_id."))?;
+    let client_id =
+        get("client_id").ok_or(AuthorizeError::Page("The request has no client_id."))?;
     let client = services
         .store
         .client_by_id(client_id)
         .await?
-        .ok_or(AuthorizeError::Page("The application is not registered here."))?;
+        .ok_or(AuthorizeError::Page(
+            "The application is not registered here.",
+        ))?;
     let redirect_uri = get("redirect_uri").ok_or(AuthorizeError::Page(
         "The request has no redirect_uri; it is required.",
     ))?;
@@ -120,10 +125,16 @@ pub async fn validate(
         return Err(fail("invalid_request", "a parameter is too long"));
     }
     if get("request").is_some() {
-        return Err(fail("request_not_supported", "request objects are not supported"));
+        return Err(fail(
+            "request_not_supported",
+            "request objects are not supported",
+        ));
     }
     if get("request_uri").is_some() {
-        return Err(fail("request_uri_not_supported", "request_uri is not supported"));
+        return Err(fail(
+            "request_uri_not_supported",
+            "request_uri is not supported",
+        ));
     }
     match get("response_type") {
         None => return Err(fail("invalid_request", "response_type is required")),
@@ -138,7 +149,10 @@ pub async fn validate(
     if let Some(mode) = get("response_mode")
         && mode != "query"
     {
-        return Err(fail("invalid_request", "only response_mode=query is supported"));
+        return Err(fail(
+            "invalid_request",
+            "only response_mode=query is supported",
+        ));
     }
 
     // Scope: unsupported values are left out of the grant (RFC 6749 §3.3 lets the server
@@ -154,8 +168,12 @@ pub async fn validate(
     }
 
     // PKCE S256, required of every client (RFC 9700 §2.1.1, SMART: S256 only, never plain).
-    let code_challenge = get("code_challenge")
-        .ok_or_else(|| fail("invalid_request", "code_challenge is required (PKCE with S256)"))?;
+    let code_challenge = get("code_challenge").ok_or_else(|| {
+        fail(
+            "invalid_request",
+            "code_challenge is required (PKCE with S256)",
+        )
+    })?;
     if get("code_challenge_method") != Some("S256") {
         return Err(fail(
             "invalid_request",
@@ -163,7 +181,10 @@ pub async fn validate(
         ));
     }
     if !secrets::is_valid_s256_challenge(code_challenge) {
-        return Err(fail("invalid_request", "code_challenge is not a valid S256 challenge"));
+        return Err(fail(
+            "invalid_request",
+            "code_challenge is not a valid S256 challenge",
+        ));
     }
 
     let prompt = parse_prompt(get("prompt")).map_err(|d| fail("invalid_request", d))?;
@@ -171,7 +192,12 @@ pub async fn validate(
         None => None,
         Some(v) => match v.parse::<i64>() {
             Ok(n) if n >= 0 => Some(n),
-            _ => return Err(fail("invalid_request", "max_age must be a non-negative integer")),
+            _ => {
+                return Err(fail(
+                    "invalid_request",
+                    "max_age must be a non-negative integer",
+                ));
+            }
         },
     };
 
@@ -179,7 +205,10 @@ pub async fn validate(
     // access is asked, and it must be one this server issues tokens for.
     let audience = match (get("aud"), get("resource")) {
         (Some(a), Some(r)) if a != r => {
-            return Err(fail("invalid_request", "aud and resource name different servers"));
+            return Err(fail(
+                "invalid_request",
+                "aud and resource name different servers",
+            ));
         }
         (Some(a), _) | (None, Some(a)) => {
             let known = services
@@ -331,7 +360,10 @@ pub fn redirect_url(redirect_uri: &str, issuer: &str, params: &[(&str, &str)]) -
 
 impl ErrorRedirect {
     pub fn url(&self, issuer: &str) -> String {
-        let mut params = vec![("error", self.error), ("error_description", self.description)];
+        let mut params = vec![
+            ("error", self.error),
+            ("error_description", self.description),
+        ];
         if let Some(state) = &self.state {
             params.push(("state", state));
         }
@@ -371,8 +403,17 @@ mod tests {
     fn no_session_means_sign_in_or_login_required() {
         let r = request(Prompt::default(), None);
         assert_eq!(next_step("r1", &r, None, None, 0), Next::SignIn);
-        let none = request(Prompt { none: true, ..Prompt::default() }, None);
-        assert_eq!(next_step("r1", &none, None, None, 0), Next::Fail("login_required", "the user must sign in"));
+        let none = request(
+            Prompt {
+                none: true,
+                ..Prompt::default()
+            },
+            None,
+        );
+        assert_eq!(
+            next_step("r1", &none, None, None, 0),
+            Next::Fail("login_required", "the user must sign in")
+        );
     }
 
     #[test]
@@ -381,36 +422,101 @@ mod tests {
         let s = signed_in(0, None);
         let all = ScopeSet::parse("openid profile email").unwrap();
         let less = ScopeSet::parse("openid").unwrap();
-        assert_eq!(next_step("r1", &r, Some(&s), Some(&all), 10), Next::IssueCode);
-        assert_eq!(next_step("r1", &r, Some(&s), Some(&less), 10), Next::Consent);
+        assert_eq!(
+            next_step("r1", &r, Some(&s), Some(&all), 10),
+            Next::IssueCode
+        );
+        assert_eq!(
+            next_step("r1", &r, Some(&s), Some(&less), 10),
+            Next::Consent
+        );
         assert_eq!(next_step("r1", &r, Some(&s), None, 10), Next::Consent);
-        let again = request(Prompt { consent: true, ..Prompt::default() }, None);
-        assert_eq!(next_step("r1", &again, Some(&s), Some(&all), 10), Next::Consent);
-        let silent = request(Prompt { none: true, ..Prompt::default() }, None);
-        assert!(matches!(next_step("r1", &silent, Some(&s), Some(&less), 10), Next::Fail("consent_required", _)));
+        let again = request(
+            Prompt {
+                consent: true,
+                ..Prompt::default()
+            },
+            None,
+        );
+        assert_eq!(
+            next_step("r1", &again, Some(&s), Some(&all), 10),
+            Next::Consent
+        );
+        let silent = request(
+            Prompt {
+                none: true,
+                ..Prompt::default()
+            },
+            None,
+        );
+        assert!(matches!(
+            next_step("r1", &silent, Some(&s), Some(&less), 10),
+            Next::Fail("consent_required", _)
+        ));
     }
 
     #[test]
     fn prompt_login_and_max_age_need_a_sign_in_for_this_request() {
         let all = ScopeSet::parse("openid profile").unwrap();
-        let login = request(Prompt { login: true, ..Prompt::default() }, None);
-        assert_eq!(next_step("r1", &login, Some(&signed_in(0, None)), Some(&all), 10), Next::SignIn);
-        assert_eq!(next_step("r1", &login, Some(&signed_in(0, Some("r1"))), Some(&all), 10), Next::IssueCode);
+        let login = request(
+            Prompt {
+                login: true,
+                ..Prompt::default()
+            },
+            None,
+        );
+        assert_eq!(
+            next_step("r1", &login, Some(&signed_in(0, None)), Some(&all), 10),
+            Next::SignIn
+        );
+        assert_eq!(
+            next_step(
+                "r1",
+                &login,
+                Some(&signed_in(0, Some("r1"))),
+                Some(&all),
+                10
+            ),
+            Next::IssueCode
+        );
         let aged = request(Prompt::default(), Some(5));
-        assert_eq!(next_step("r1", &aged, Some(&signed_in(0, None)), Some(&all), 10), Next::SignIn);
-        assert_eq!(next_step("r1", &aged, Some(&signed_in(8, None)), Some(&all), 10), Next::IssueCode);
+        assert_eq!(
+            next_step("r1", &aged, Some(&signed_in(0, None)), Some(&all), 10),
+            Next::SignIn
+        );
+        assert_eq!(
+            next_step("r1", &aged, Some(&signed_in(8, None)), Some(&all), 10),
+            Next::IssueCode
+        );
     }
 
     #[test]
     fn prompt_values() {
-        assert_eq!(parse_prompt(Some("login consent")).unwrap(), Prompt { none: false, login: true, consent: true });
+        assert_eq!(
+            parse_prompt(Some("login consent")).unwrap(),
+            Prompt {
+                none: false,
+                login: true,
+                consent: true
+            }
+        );
         assert!(parse_prompt(Some("none login")).is_err());
-        assert_eq!(parse_prompt(Some("select_account")).unwrap(), Prompt::default());
+        assert_eq!(
+            parse_prompt(Some("select_account")).unwrap(),
+            Prompt::default()
+        );
     }
 
     #[test]
     fn redirect_keeps_the_registered_query_and_adds_iss() {
-        let url = redirect_url("https://app.example/cb?x=1", "https://as.example", &[("code", "abc"), ("state", "s p")]);
-        assert_eq!(url, "https://app.example/cb?x=1&code=abc&state=s+p&iss=https%3A%2F%2Fas.example");
+        let url = redirect_url(
+            "https://app.example/cb?x=1",
+            "https://as.example",
+            &[("code", "abc"), ("state", "s p")],
+        );
+        assert_eq!(
+            url,
+            "https://app.example/cb?x=1&code=abc&state=s+p&iss=https%3A%2F%2Fas.example"
+        );
     }
 }

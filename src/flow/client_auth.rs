@@ -12,10 +12,18 @@ use crate::store::Client;
 /// The credentials a token request carries.
 #[derive(PartialEq, Eq)]
 pub enum Credentials {
-    Basic { client_id: String, secret: String },
-    Post { client_id: String, secret: String },
+    Basic {
+        client_id: String,
+        secret: String,
+    },
+    Post {
+        client_id: String,
+        secret: String,
+    },
     /// A public client names itself and proves nothing (PKCE protects the code).
-    ClientIdOnly { client_id: String },
+    ClientIdOnly {
+        client_id: String,
+    },
     Missing,
 }
 
@@ -108,7 +116,10 @@ fn form_decode(part: &str) -> Option<String> {
 
 /// Authenticates the client: a confidential client must prove its secret (compared as
 /// SHA-256 hashes in constant time); a public client must not claim one.
-pub async fn authenticate(services: &Services, credentials: &Credentials) -> Result<Client, OAuthError> {
+pub async fn authenticate(
+    services: &Services,
+    credentials: &Credentials,
+) -> Result<Client, OAuthError> {
     let failure = |description| OAuthError {
         used_basic_auth: credentials.used_basic(),
         ..OAuthError::invalid_client(description)
@@ -182,7 +193,13 @@ mod tests {
 
     #[test]
     fn post_and_public_credentials() {
-        assert!(matches!(extract(None, Some("a"), Some("b")).unwrap(), Credentials::Post { .. }));
-        assert!(matches!(extract(None, Some("a"), None).unwrap(), Credentials::ClientIdOnly { .. }));
+        assert!(matches!(
+            extract(None, Some("a"), Some("b")).unwrap(),
+            Credentials::Post { .. }
+        ));
+        assert!(matches!(
+            extract(None, Some("a"), None).unwrap(),
+            Credentials::ClientIdOnly { .. }
+        ));
     }
 }

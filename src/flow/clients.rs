@@ -57,7 +57,9 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), String> {
             if loopback {
                 Ok(())
             } else {
-                Err(format!("{uri:?} must use https (http is allowed only on loopback)"))
+                Err(format!(
+                    "{uri:?} must use https (http is allowed only on loopback)"
+                ))
             }
         }
         scheme if scheme.contains('.') => Ok(()),
@@ -67,13 +69,21 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), String> {
     }
 }
 
-pub async fn register(store: &dyn Store, new: NewClient<'_>, now: i64) -> Result<Registered, ClientError> {
+pub async fn register(
+    store: &dyn Store,
+    new: NewClient<'_>,
+    now: i64,
+) -> Result<Registered, ClientError> {
     let name = new.name.trim();
     if name.is_empty() || name.len() > 200 {
-        return Err(ClientError::Invalid("name must be 1 to 200 characters".into()));
+        return Err(ClientError::Invalid(
+            "name must be 1 to 200 characters".into(),
+        ));
     }
     if new.redirect_uris.is_empty() {
-        return Err(ClientError::Invalid("at least one redirect URI is required".into()));
+        return Err(ClientError::Invalid(
+            "at least one redirect URI is required".into(),
+        ));
     }
     for uri in new.redirect_uris {
         validate_redirect_uri(uri).map_err(ClientError::Invalid)?;
@@ -98,7 +108,9 @@ pub async fn register(store: &dyn Store, new: NewClient<'_>, now: i64) -> Result
         created_at: now,
     };
     store.insert_client(&client).await.map_err(|e| match e {
-        StoreError::Conflict(_) => ClientError::Invalid(format!("client {client_id:?} already exists")),
+        StoreError::Conflict(_) => {
+            ClientError::Invalid(format!("client {client_id:?} already exists"))
+        }
         other => ClientError::Store(other),
     })?;
     Ok(Registered {

@@ -52,14 +52,21 @@ pub async fn issue_code(
         consumed_at: None,
     };
     services.store.insert_grant_with_code(&grant, &row).await?;
-    services.store.delete_authorization_request(request_id).await?;
+    services
+        .store
+        .delete_authorization_request(request_id)
+        .await?;
     tracing::info!(target: "audit", event = "code_issued", client_id = %request.client_id, user_id, grant_id = %grant.id, scope = %granted);
 
     let mut params = vec![("code", code.as_str())];
     if let Some(state) = &request.state {
         params.push(("state", state));
     }
-    Ok(redirect_url(&request.redirect_uri, &services.config.issuer, &params))
+    Ok(redirect_url(
+        &request.redirect_uri,
+        &services.config.issuer,
+        &params,
+    ))
 }
 
 /// The user refused (or the request cannot be completed): the error goes back to the client.
@@ -70,7 +77,10 @@ pub async fn refuse(
     error: &'static str,
     description: &'static str,
 ) -> StoreResult<String> {
-    services.store.delete_authorization_request(request_id).await?;
+    services
+        .store
+        .delete_authorization_request(request_id)
+        .await?;
     tracing::info!(target: "audit", event = "authorization_refused", client_id = %request.client_id, error);
     Ok(ErrorRedirect {
         redirect_uri: request.redirect_uri.clone(),

@@ -12,7 +12,8 @@ pub async fn userinfo(services: &Services, bearer: &str) -> Result<Value, OAuthE
     let invalid = || OAuthError::new(ErrorCode::InvalidToken, "the access token is invalid");
     let now = services.now();
     let ring = services.keys.current();
-    let claims = verify_access_token(&ring, bearer, &services.config.issuer, now).map_err(|_| invalid())?;
+    let claims =
+        verify_access_token(&ring, bearer, &services.config.issuer, now).map_err(|_| invalid())?;
     if !services.store.access_token_active(&claims.jti, now).await? {
         return Err(invalid());
     }

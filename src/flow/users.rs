@@ -54,7 +54,9 @@ pub async fn create_user(store: &dyn Store, new: NewUser<'_>, now: i64) -> Resul
         ));
     }
     if new.password.chars().count() < 8 {
-        return Err(UserError::Invalid("password must be at least 8 characters".into()));
+        return Err(UserError::Invalid(
+            "password must be at least 8 characters".into(),
+        ));
     }
     if let Some(f) = new.fhir_user
         && !is_fhir_user_reference(f)
@@ -135,7 +137,9 @@ mod tests {
     #[test]
     fn fhir_user_references() {
         assert!(is_fhir_user_reference("Patient/123"));
-        assert!(is_fhir_user_reference("https://ehr.example/fhir/Practitioner/abc-1"));
+        assert!(is_fhir_user_reference(
+            "https://ehr.example/fhir/Practitioner/abc-1"
+        ));
         assert!(!is_fhir_user_reference("Observation/1"));
         assert!(!is_fhir_user_reference("Patient/"));
         assert!(!is_fhir_user_reference("123"));

@@ -38,7 +38,11 @@ async fn authorize_get(
     start(&services, &session, &params).await
 }
 
-async fn authorize_post(State(services): State<AppState>, session: Session, body: Bytes) -> Response {
+async fn authorize_post(
+    State(services): State<AppState>,
+    session: Session,
+    body: Bytes,
+) -> Response {
     let params = parse_pairs(&body);
     start(&services, &session, &params).await
 }
@@ -68,7 +72,12 @@ async fn start(services: &Services, session: &Session, params: &[(String, String
         created_at: now,
         expires_at: now + services.config.authorization_request_ttl,
     };
-    if services.store.insert_authorization_request(&pending).await.is_err() {
+    if services
+        .store
+        .insert_authorization_request(&pending)
+        .await
+        .is_err()
+    {
         return unavailable_page();
     }
     proceed(services, session, &pending.id, &request).await
@@ -80,7 +89,11 @@ pub struct RequestRef {
 }
 
 /// `GET /authorize/continue?request=ID`: where sign-in sends the browser back.
-async fn resume(State(services): State<AppState>, session: Session, Query(r): Query<RequestRef>) -> Response {
+async fn resume(
+    State(services): State<AppState>,
+    session: Session,
+    Query(r): Query<RequestRef>,
+) -> Response {
     let Some(id) = r.request.filter(|id| valid_request_id(id)) else {
         return expired_page();
     };
@@ -99,8 +112,15 @@ pub fn expired_page() -> Response {
 }
 
 /// The pending request with this id, if it exists and has not expired.
-pub async fn load_pending(services: &Services, id: &str) -> Result<Option<AuthorizationRequest>, StoreError> {
-    let Some(row) = services.store.authorization_request(id, services.now()).await? else {
+pub async fn load_pending(
+    services: &Services,
+    id: &str,
+) -> Result<Option<AuthorizationRequest>, StoreError> {
+    let Some(row) = services
+        .store
+        .authorization_request(id, services.now())
+        .await?
+    else {
         return Ok(None);
     };
     serde_json::from_str(&row.request)
@@ -109,7 +129,10 @@ pub async fn load_pending(services: &Services, id: &str) -> Result<Option<Author
 }
 
 /// The signed-in user of this browser session, if the account still exists.
-pub async fn signed_in(services: &Services, session: &Session) -> Result<Option<SignedIn>, StoreError> {
+pub async fn signed_in(
+    services: &Services,
+    session: &Session,
+) -> Result<Option<SignedIn>, StoreError> {
     let Some(s) = session.get::<SignedIn>(SIGNED_IN).await.ok().flatten() else {
         return Ok(None);
     };
@@ -133,14 +156,28 @@ pub async fn proceed(
                 .and_then(|c| ScopeSet::parse(&c.scope).ok()),
             None => None,
         };
-        let next = authorize::next_step(request_id, request, user.as_ref(), remembered.as_ref(), services.now());
+        let next = authorize::next_step(
+            request_id,
+            request,
+            user.as_ref(),
+            remembered.as_ref(),
+            services.now(),
+        );
         let target = match next {
             Next::SignIn => format!("/login?request={request_id}"),
             Next::Consent => format!("/consent?request={request_id}"),
             Next::IssueCode => {
                 let s = user.as_ref().ok_or(StoreError::Corrupt("no user".into()))?;
-                code::issue_code(services, request_id, request, &s.user_id, s.auth_time, &request.scope, false)
-                    .await?
+                code::issue_code(
+                    services,
+                    request_id,
+                    request,
+                    &s.user_id,
+                    s.auth_time,
+                    &request.scope,
+                    false,
+                )
+                .await?
             }
             Next::Fail(error, description) => {
                 code::refuse(services, request_id, request, error, description).await?
@@ -157,5 +194,9 @@ pub async fn proceed(
 
 /// Request ids are ours (base64url); anything else is refused before it reaches a URL.
 pub fn valid_request_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }

@@ -2,15 +2,17 @@
 //! (ticked; the patient may grant less), Allow and Deny. The sensitivity choice joins this
 //! page with the security-label work; `templates/consent.html` has its place marked.
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::Router;
 use tower_sessions::Session;
 
-use super::authorize::{RequestRef, expired_page, load_pending, parse_pairs, signed_in, valid_request_id};
+use super::authorize::{
+    RequestRef, expired_page, load_pending, parse_pairs, signed_in, valid_request_id,
+};
 use super::error::{error_page, unavailable_page};
 use super::pages::{ConsentPage, ScopeChoice};
 use super::{AppState, csrf};
@@ -24,21 +26,45 @@ pub fn router() -> Router<AppState> {
 /// Plain words for a scope, for a patient rather than a developer.
 pub fn describe(scope: &str) -> (String, String) {
     let (title, detail) = match scope {
-        "openid" => ("Confirm who you are", "The app learns that it is you who signed in."),
-        "profile" => ("Your name and username", "The app can see your name and username."),
-        "email" => ("Your email address", "The app can see the email address on your account."),
-        "fhirUser" => ("Your record's identity", "The app learns which health record is yours."),
+        "openid" => (
+            "Confirm who you are",
+            "The app learns that it is you who signed in.",
+        ),
+        "profile" => (
+            "Your name and username",
+            "The app can see your name and username.",
+        ),
+        "email" => (
+            "Your email address",
+            "The app can see the email address on your account.",
+        ),
+        "fhirUser" => (
+            "Your record's identity",
+            "The app learns which health record is yours.",
+        ),
         "offline_access" => (
             "Stay connected",
             "The app can keep access when you are not using it, until you revoke it.",
         ),
-        "launch/patient" => ("Your patient record", "The app is told which patient record to open."),
-        other => return (other.to_owned(), "Access to health data on the FHIR server.".to_owned()),
+        "launch/patient" => (
+            "Your patient record",
+            "The app is told which patient record to open.",
+        ),
+        other => {
+            return (
+                other.to_owned(),
+                "Access to health data on the FHIR server.".to_owned(),
+            );
+        }
     };
     (title.to_owned(), detail.to_owned())
 }
 
-async fn show(State(services): State<AppState>, session: Session, Query(r): Query<RequestRef>) -> Response {
+async fn show(
+    State(services): State<AppState>,
+    session: Session,
+    Query(r): Query<RequestRef>,
+) -> Response {
     let Some(id) = r.request.filter(|id| valid_request_id(id)) else {
         return expired_page();
     };
@@ -88,11 +114,21 @@ async fn show(State(services): State<AppState>, session: Session, Query(r): Quer
 /// The consent form: `csrf`, `request`, `decision` (allow or deny), one `scope` per ticked box.
 async fn decide(State(services): State<AppState>, session: Session, body: Bytes) -> Response {
     let form = parse_pairs(&body);
-    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     if !csrf::check(&session, field("csrf")).await {
-        return error_page(StatusCode::FORBIDDEN, "The form expired. Please go back and try again.");
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "The form expired. Please go back and try again.",
+        );
     }
-    let Some(id) = field("request").filter(|id| valid_request_id(id)).map(str::to_owned) else {
+    let Some(id) = field("request")
+        .filter(|id| valid_request_id(id))
+        .map(str::to_owned)
+    else {
         return expired_page();
     };
     let request = match load_pending(&services, &id).await {
@@ -105,15 +141,35 @@ async fn decide(State(services): State<AppState>, session: Session, body: Bytes)
         Ok(None) => return Redirect::to(&format!("/login?request={id}")).into_response(),
         Err(_) => return unavailable_page(),
     };
-    let ticked: Vec<&str> = form.iter().filter(|(k, _)| k == "scope").map(|(_, v)| v.as_str()).collect();
+    let ticked: Vec<&str> = form
+        .iter()
+        .filter(|(k, _)| k == "scope")
+        .map(|(_, v)| v.as_str())
+        .collect();
     // Granted is exactly what was asked and ticked: a form cannot add a scope.
     let granted: ScopeSet = request.scope.filter(|s| ticked.contains(&s));
     let result = if field("decision") == Some("allow") && !granted.is_empty() {
         tracing::info!(target: "audit", event = "consent_given", client_id = %request.client_id, user_id = %user.user_id, scope = %granted);
-        code::issue_code(&services, &id, &request, &user.user_id, user.auth_time, &granted, true).await
+        code::issue_code(
+            &services,
+            &id,
+            &request,
+            &user.user_id,
+            user.auth_time,
+            &granted,
+            true,
+        )
+        .await
     } else {
         tracing::info!(target: "audit", event = "consent_denied", client_id = %request.client_id, user_id = %user.user_id);
-        code::refuse(&services, &id, &request, "access_denied", "the user denied access").await
+        code::refuse(
+            &services,
+            &id,
+            &request,
+            "access_denied",
+            "the user denied access",
+        )
+        .await
     };
     match result {
         Ok(target) => Redirect::to(&target).into_response(),

@@ -78,19 +78,32 @@ struct Callback {
     error: Option<String>,
 }
 
-async fn callback(State(services): State<AppState>, session: Session, Query(back): Query<Callback>) -> Response {
+async fn callback(
+    State(services): State<AppState>,
+    session: Session,
+    Query(back): Query<Callback>,
+) -> Response {
     let Some(request) = session.remove::<DemoRequest>(DEMO_RP).await.ok().flatten() else {
-        return error_page(StatusCode::BAD_REQUEST, "This demo callback was not expected. Start again at /demo.");
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "This demo callback was not expected. Start again at /demo.",
+        );
     };
     if back.state.as_deref() != Some(request.state.as_str()) {
-        return error_page(StatusCode::BAD_REQUEST, "The state does not match. Start again at /demo.");
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "The state does not match. Start again at /demo.",
+        );
     }
     if let Some(error) = back.error {
         let message = format!("The demo app was refused access ({error}). Start again at /demo.");
         return error_page(StatusCode::OK, &message);
     }
     let Some(code) = back.code else {
-        return error_page(StatusCode::BAD_REQUEST, "No code came back. Start again at /demo.");
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "No code came back. Start again at /demo.",
+        );
     };
     let form: Vec<(String, String)> = [
         ("grant_type", "authorization_code".to_owned()),
@@ -102,7 +115,15 @@ async fn callback(State(services): State<AppState>, session: Session, Query(back
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
-    let tokens = match grant::exchange(&services, &TokenRequest { form: &form, authorization: None }).await {
+    let tokens = match grant::exchange(
+        &services,
+        &TokenRequest {
+            form: &form,
+            authorization: None,
+        },
+    )
+    .await
+    {
         Ok(tokens) => tokens,
         Err(e) => return error_page(StatusCode::BAD_REQUEST, e.description),
     };
@@ -110,7 +131,11 @@ async fn callback(State(services): State<AppState>, session: Session, Query(back
         scope: tokens.scope.clone(),
         expires_in: tokens.expires_in,
         has_refresh_token: tokens.refresh_token.is_some(),
-        id_token_claims: tokens.id_token.as_deref().map(pretty_claims).unwrap_or_default(),
+        id_token_claims: tokens
+            .id_token
+            .as_deref()
+            .map(pretty_claims)
+            .unwrap_or_default(),
         access_token_claims: pretty_claims(&tokens.access_token),
     }
     .into_response()

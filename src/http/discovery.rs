@@ -15,8 +15,14 @@ use crate::tokens::Alg;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/.well-known/openid-configuration", get(openid_configuration))
-        .route("/.well-known/oauth-authorization-server", get(openid_configuration))
+        .route(
+            "/.well-known/openid-configuration",
+            get(openid_configuration),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(openid_configuration),
+        )
         .route("/jwks", get(jwks))
 }
 

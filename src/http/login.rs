@@ -23,12 +23,24 @@ pub fn router() -> Router<AppState> {
 
 async fn client_name(services: &Services, request_id: &str) -> Option<String> {
     let request = load_pending(services, request_id).await.ok().flatten()?;
-    let client = services.store.client_by_id(&request.client_id).await.ok().flatten()?;
+    let client = services
+        .store
+        .client_by_id(&request.client_id)
+        .await
+        .ok()
+        .flatten()?;
     Some(client.name)
 }
 
-async fn show(State(services): State<AppState>, session: Session, Query(r): Query<RequestRef>) -> Response {
-    let request_id = r.request.filter(|id| valid_request_id(id)).unwrap_or_default();
+async fn show(
+    State(services): State<AppState>,
+    session: Session,
+    Query(r): Query<RequestRef>,
+) -> Response {
+    let request_id = r
+        .request
+        .filter(|id| valid_request_id(id))
+        .unwrap_or_default();
     let Ok(csrf) = csrf::token(&session).await else {
         return unavailable_page();
     };
@@ -55,11 +67,21 @@ struct SignInForm {
 }
 
 #[tracing::instrument(name = "sign_in", skip_all)]
-async fn submit(State(services): State<AppState>, session: Session, Form(form): Form<SignInForm>) -> Response {
+async fn submit(
+    State(services): State<AppState>,
+    session: Session,
+    Form(form): Form<SignInForm>,
+) -> Response {
     if !csrf::check(&session, form.csrf.as_deref()).await {
-        return error_page(StatusCode::FORBIDDEN, "The form expired. Please go back and try again.");
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "The form expired. Please go back and try again.",
+        );
     }
-    let request_id = form.request.filter(|id| valid_request_id(id)).unwrap_or_default();
+    let request_id = form
+        .request
+        .filter(|id| valid_request_id(id))
+        .unwrap_or_default();
     let username = form.username.unwrap_or_default();
     let password = form.password.unwrap_or_default();
     let user = match users::authenticate(services.store.as_ref(), &username, &password).await {

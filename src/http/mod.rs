@@ -30,7 +30,11 @@ pub type AppState = Arc<Services>;
 pub(crate) const SIGNED_IN: &str = "signed_in";
 
 pub fn router(services: AppState) -> Router {
-    let demo_pages = if services.config.demo { demo::router() } else { Router::new() };
+    let demo_pages = if services.config.demo {
+        demo::router()
+    } else {
+        Router::new()
+    };
     Router::new()
         .merge(demo_pages)
         .merge(discovery::router())
@@ -60,8 +64,14 @@ async fn security_headers(request: Request, next: Next) -> Response {
         ),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

@@ -4,11 +4,11 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -84,7 +84,10 @@ struct LogoutForm {
 
 async fn logout(session: Session, Form(form): Form<LogoutForm>) -> Response {
     if !csrf::check(&session, form.csrf.as_deref()).await {
-        return error_page(StatusCode::FORBIDDEN, "The form expired. Please go back and try again.");
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "The form expired. Please go back and try again.",
+        );
     }
     let _ = session.flush().await;
     tracing::info!(target: "audit", event = "sign_out");

@@ -23,14 +23,20 @@ async fn token(State(services): State<AppState>, headers: HeaderMap, body: Bytes
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
     let mut response = if !is_form {
         oauth_error_response(&OAuthError::invalid_request(
             "the body must be application/x-www-form-urlencoded",
         ))
     } else {
         let form = parse_pairs(&body);
-        let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let authorization = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
         let request = TokenRequest {
             form: &form,
             authorization,

@@ -22,10 +22,15 @@ fn bearer_from_header(headers: &HeaderMap) -> Option<Result<String, OAuthError>>
     let parsed = value
         .to_str()
         .ok()
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty())
-        .ok_or(OAuthError::invalid_request("the Authorization header is not a Bearer token"));
+        .ok_or(OAuthError::invalid_request(
+            "the Authorization header is not a Bearer token",
+        ));
     Some(parsed)
 }
 
@@ -37,9 +42,16 @@ async fn userinfo_get(State(services): State<AppState>, headers: HeaderMap) -> R
     }
 }
 
-async fn userinfo_post(State(services): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn userinfo_post(
+    State(services): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let form = parse_pairs(&body);
-    let in_body = form.iter().find(|(k, _)| k == "access_token").map(|(_, v)| v.clone());
+    let in_body = form
+        .iter()
+        .find(|(k, _)| k == "access_token")
+        .map(|(_, v)| v.clone());
     match (bearer_from_header(&headers), in_body) {
         (Some(_), Some(_)) => bearer_error_response(Some(&OAuthError::invalid_request(
             "send the token in one place only",

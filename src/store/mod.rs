@@ -89,7 +89,11 @@ pub trait Store: Send + Sync + 'static {
 
     // Pending authorization requests (between /authorize and the code).
     async fn insert_authorization_request(&self, request: &PendingRequest) -> StoreResult<()>;
-    async fn authorization_request(&self, id: &str, now: i64) -> StoreResult<Option<PendingRequest>>;
+    async fn authorization_request(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> StoreResult<Option<PendingRequest>>;
     async fn delete_authorization_request(&self, id: &str) -> StoreResult<()>;
 
     // Remembered consent, per user and client.
@@ -98,7 +102,11 @@ pub trait Store: Send + Sync + 'static {
 
     // Grants, codes, refresh tokens, access token records.
     /// Records a new grant and the code that starts it, in one transaction.
-    async fn insert_grant_with_code(&self, grant: &Grant, code: &AuthorizationCode) -> StoreResult<()>;
+    async fn insert_grant_with_code(
+        &self,
+        grant: &Grant,
+        code: &AuthorizationCode,
+    ) -> StoreResult<()>;
     async fn grant(&self, id: &str) -> StoreResult<Option<Grant>>;
     /// Marks the grant revoked; its refresh tokens and access tokens stop working with it.
     async fn revoke_grant(&self, id: &str, now: i64) -> StoreResult<()>;

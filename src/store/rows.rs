@@ -122,7 +122,10 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("client_id", &self.client_id)
             .field("name", &self.name)
-            .field("token_endpoint_auth_method", &self.token_endpoint_auth_method)
+            .field(
+                "token_endpoint_auth_method",
+                &self.token_endpoint_auth_method,
+            )
             .finish_non_exhaustive()
     }
 }

@@ -4,7 +4,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use super::sql;
 use super::*;
@@ -86,7 +88,9 @@ impl Store for SqliteStore {
     }
 
     async fn list_users(&self) -> StoreResult<Vec<User>> {
-        Ok(sqlx::query_as(sql::LIST_USERS).fetch_all(&self.pool).await?)
+        Ok(sqlx::query_as(sql::LIST_USERS)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     async fn delete_user(&self, username: &str) -> StoreResult<bool> {
@@ -119,7 +123,9 @@ impl Store for SqliteStore {
     }
 
     async fn list_clients(&self) -> StoreResult<Vec<Client>> {
-        Ok(sqlx::query_as(sql::LIST_CLIENTS).fetch_all(&self.pool).await?)
+        Ok(sqlx::query_as(sql::LIST_CLIENTS)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     async fn delete_client(&self, client_id: &str) -> StoreResult<bool> {
@@ -131,7 +137,9 @@ impl Store for SqliteStore {
     }
 
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRow>> {
-        Ok(sqlx::query_as(sql::SIGNING_KEYS).fetch_all(&self.pool).await?)
+        Ok(sqlx::query_as(sql::SIGNING_KEYS)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     async fn rotate_signing_key(&self, key: &SigningKeyRow, now: i64) -> StoreResult<()> {
@@ -183,7 +191,11 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn authorization_request(&self, id: &str, now: i64) -> StoreResult<Option<PendingRequest>> {
+    async fn authorization_request(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> StoreResult<Option<PendingRequest>> {
         Ok(sqlx::query_as(sql::REQUEST_BY_ID)
             .bind(id)
             .bind(now)
@@ -280,7 +292,9 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await?;
         Ok(match existing {
-            Some(c) if c.consumed_at.is_some() => Redemption::Reused { grant_id: c.grant_id },
+            Some(c) if c.consumed_at.is_some() => Redemption::Reused {
+                grant_id: c.grant_id,
+            },
             Some(_) => Redemption::OtherClient,
             None => Redemption::Unknown,
         })
@@ -325,7 +339,9 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await?;
         Ok(match existing {
-            Some(t) if t.used_at.is_some() => Redemption::Reused { grant_id: t.grant_id },
+            Some(t) if t.used_at.is_some() => Redemption::Reused {
+                grant_id: t.grant_id,
+            },
             Some(_) => Redemption::OtherClient,
             None => Redemption::Unknown,
         })

@@ -6,8 +6,8 @@ use josekit::jwt::{self, JwtPayload};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::keys::{Alg, KeyRing};
 use super::TokenError;
+use super::keys::{Alg, KeyRing};
 
 /// RFC 9068 §2.2 claims, plus the SMART context Clearance adds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -99,7 +99,11 @@ pub fn verify_access_token(
 
 /// Verifies an ID token we issued (for `id_token_hint`): signature and issuer only; an
 /// expired hint is still a valid hint (OIDC Core §3.1.2.1).
-pub fn verify_id_token_hint(ring: &KeyRing, token: &str, issuer: &str) -> Result<String, TokenError> {
+pub fn verify_id_token_hint(
+    ring: &KeyRing,
+    token: &str,
+    issuer: &str,
+) -> Result<String, TokenError> {
     let (payload, _) = jwt::decode_with_verifier_selector(token, |header| {
         Ok(header
             .key_id()
@@ -123,7 +127,10 @@ mod tests {
     use crate::tokens::keys::generate_key;
 
     fn ring() -> KeyRing {
-        let rows = vec![generate_key(Alg::Rs256, 0).unwrap(), generate_key(Alg::Es256, 0).unwrap()];
+        let rows = vec![
+            generate_key(Alg::Rs256, 0).unwrap(),
+            generate_key(Alg::Es256, 0).unwrap(),
+        ];
         KeyRing::from_rows(&rows, 0, 0).unwrap()
     }
 
@@ -149,10 +156,19 @@ mod tests {
         let back = verify_access_token(&ring, &token, "https://as.example", 150).unwrap();
         assert_eq!(back.sub, "u1");
         assert_eq!(back.fhir_user.as_deref(), Some("Patient/1"));
-        assert!(verify_access_token(&ring, &token, "https://as.example", 200).is_err(), "expired");
-        assert!(verify_access_token(&ring, &token, "https://other", 150).is_err(), "issuer");
+        assert!(
+            verify_access_token(&ring, &token, "https://as.example", 200).is_err(),
+            "expired"
+        );
+        assert!(
+            verify_access_token(&ring, &token, "https://other", 150).is_err(),
+            "issuer"
+        );
         let id_typed = sign(&ring, Alg::Rs256, "JWT", &claims(200)).unwrap();
-        assert!(verify_access_token(&ring, &id_typed, "https://as.example", 150).is_err(), "typ");
+        assert!(
+            verify_access_token(&ring, &id_typed, "https://as.example", 150).is_err(),
+            "typ"
+        );
         let mut tampered = token.clone();
         tampered.replace_range(tampered.len() - 4.., "AAAA");
         assert!(verify_access_token(&ring, &tampered, "https://as.example", 150).is_err());
@@ -165,7 +181,10 @@ mod tests {
         let ring = ring();
         let token = sign(&ring, Alg::Es256, ACCESS_TOKEN_TYPE, &claims(200)).unwrap();
         let header = jwt::decode_header(&token).unwrap();
-        assert_eq!(header.claim("kid").unwrap(), ring.active(Alg::Es256).unwrap().kid.as_str());
+        assert_eq!(
+            header.claim("kid").unwrap(),
+            ring.active(Alg::Es256).unwrap().kid.as_str()
+        );
         assert_eq!(header.claim("typ").unwrap(), "at+jwt");
         assert_eq!(header.claim("alg").unwrap(), "ES256");
     }

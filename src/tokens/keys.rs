@@ -118,7 +118,8 @@ pub fn generate_key(alg: Alg, now: i64) -> Result<SigningKeyRow, TokenError> {
             (pair.to_pem_private_key(), pair.to_jwk_public_key())
         }
     };
-    let private_pem = String::from_utf8(pem).map_err(|_| TokenError::Invalid("PEM is not UTF-8"))?;
+    let private_pem =
+        String::from_utf8(pem).map_err(|_| TokenError::Invalid("PEM is not UTF-8"))?;
     Ok(SigningKeyRow {
         kid: jwk_thumbprint(&jwk)?,
         alg: alg.name().to_owned(),
@@ -241,12 +242,18 @@ mod tests {
     fn thumbprint_matches_rfc_7638_example() {
         // RFC 7638 §3.1.
         let jwk = Jwk::from_bytes(br#"{"kty":"RSA","n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw","e":"AQAB","alg":"RS256","kid":"2011-04-29"}"#).unwrap();
-        assert_eq!(jwk_thumbprint(&jwk).unwrap(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        assert_eq!(
+            jwk_thumbprint(&jwk).unwrap(),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
     }
 
     #[test]
     fn ring_signs_with_the_newest_key_and_publishes_retired_ones_for_a_while() {
-        let old = SigningKeyRow { retired_at: Some(1_000), ..generate_key(Alg::Es256, 500).unwrap() };
+        let old = SigningKeyRow {
+            retired_at: Some(1_000),
+            ..generate_key(Alg::Es256, 500).unwrap()
+        };
         let new = generate_key(Alg::Es256, 1_000).unwrap();
         let rsa = generate_key(Alg::Rs256, 500).unwrap();
         let rows = vec![old.clone(), new.clone(), rsa.clone()];

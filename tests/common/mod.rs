@@ -68,17 +68,24 @@ impl TestServer {
         let mut config = Config::from_settings(settings).expect("config");
         config.demo = demo;
         let clock = Arc::new(ManualClock::new());
-        let app = App::build_on(config, clock.clone(), listener).await.expect("app");
+        let app = App::build_on(config, clock.clone(), listener)
+            .await
+            .expect("app");
         let services = app.services.clone();
         let now = services.now();
         let store = services.store.as_ref();
         if demo {
-            clearance::demo::seed(store, &services.config, now).await.expect("demo data");
+            clearance::demo::seed(store, &services.config, now)
+                .await
+                .expect("demo data");
         }
         let test_users: &[(&str, Role, &str)] = if demo {
             &[] // the demo has its own users, with their own passwords
         } else {
-            &[("alice", Role::Patient, "Patient/alice"), ("dr.jones", Role::Practitioner, "Practitioner/jones")]
+            &[
+                ("alice", Role::Patient, "Patient/alice"),
+                ("dr.jones", Role::Practitioner, "Practitioner/jones"),
+            ]
         };
         for &(username, role, fhir_user) in test_users {
             users::create_user(
@@ -154,7 +161,10 @@ pub fn browser() -> reqwest::Client {
 /// The value of a hidden input in a page.
 pub fn hidden(page: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
-    let start = page.find(&marker).unwrap_or_else(|| panic!("no {name} field in page:\n{page}")) + marker.len();
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} field in page:\n{page}"))
+        + marker.len();
     let end = page[start..].find('"').expect("closing quote") + start;
     page[start..end].to_owned()
 }
@@ -182,7 +192,11 @@ pub fn location(response: &reqwest::Response) -> String {
 }
 
 /// Follows the server's own redirects (relative Locations) until one leaves the server.
-pub async fn follow(browser: &reqwest::Client, server: &TestServer, mut url: String) -> (reqwest::Response, String) {
+pub async fn follow(
+    browser: &reqwest::Client,
+    server: &TestServer,
+    mut url: String,
+) -> (reqwest::Response, String) {
     loop {
         let response = browser.get(&url).send().await.expect("get");
         if !response.status().is_redirection() {
@@ -200,7 +214,13 @@ pub async fn follow(browser: &reqwest::Client, server: &TestServer, mut url: Str
 }
 
 /// Signs in on the sign-in page this response shows.
-pub async fn sign_in(browser: &reqwest::Client, server: &TestServer, page: &str, username: &str, password: &str) -> reqwest::Response {
+pub async fn sign_in(
+    browser: &reqwest::Client,
+    server: &TestServer,
+    page: &str,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
     browser
         .post(server.url("/login"))
         .form(&[
@@ -226,7 +246,9 @@ impl Outcome {
     pub fn redirect(self) -> String {
         match self {
             Outcome::Redirected(url) => url,
-            Outcome::Page(status, body) => panic!("expected a redirect to the client, got page {status}:\n{body}"),
+            Outcome::Page(status, body) => {
+                panic!("expected a redirect to the client, got page {status}:\n{body}")
+            }
         }
     }
 }
@@ -266,7 +288,12 @@ pub async fn authorize(
                     form.push(("scope".to_owned(), scope));
                 }
             }
-            let r = browser.post(server.url("/consent")).form(&form).send().await.expect("consent");
+            let r = browser
+                .post(server.url("/consent"))
+                .form(&form)
+                .send()
+                .await
+                .expect("consent");
             assert_eq!(r.status().as_u16(), 303, "consent should redirect");
             return Outcome::Redirected(location(&r));
         }
@@ -284,11 +311,17 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
 }
 
 /// An authorization URL with a valid PKCE challenge; returns it and the verifier.
-pub fn authorize_url(server: &TestServer, client_id: &str, scope: &str, extra: &[(&str, &str)]) -> (String, String) {
+pub fn authorize_url(
+    server: &TestServer,
+    client_id: &str,
+    scope: &str,
+    extra: &[(&str, &str)],
+) -> (String, String) {
     use base64::Engine;
     use sha2::Digest;
     let verifier = clearance::secrets::random_token();
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
     let mut url = url::Url::parse(&server.url("/authorize")).expect("url");
     url.query_pairs_mut()
         .append_pair("response_type", "code")
@@ -305,7 +338,11 @@ pub fn authorize_url(server: &TestServer, client_id: &str, scope: &str, extra: &
 }
 
 /// POSTs a form to the token endpoint.
-pub async fn token_request(server: &TestServer, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
+pub async fn token_request(
+    server: &TestServer,
+    form: &[(&str, &str)],
+    basic: Option<(&str, &str)>,
+) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
     let mut request = http_client().post(server.url("/token")).form(form);
     if let Some((id, secret)) = basic {
         request = request.basic_auth(id, Some(secret));
@@ -321,6 +358,8 @@ pub async fn token_request(server: &TestServer, form: &[(&str, &str)], basic: Op
 pub async fn code_for(server: &TestServer, client_id: &str, scope: &str) -> (String, String) {
     let browser = browser();
     let (url, verifier) = authorize_url(server, client_id, scope, &[]);
-    let back = authorize(&browser, server, &url, "alice", None).await.redirect();
+    let back = authorize(&browser, server, &url, "alice", None)
+        .await
+        .redirect();
     (query_param(&back, "code").expect("code"), verifier)
 }

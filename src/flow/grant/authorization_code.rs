@@ -22,7 +22,9 @@ pub async fn exchange(
         .ok_or(OAuthError::invalid_request("redirect_uri is required"))?;
     let verifier = request
         .param("code_verifier")
-        .ok_or(OAuthError::invalid_request("code_verifier is required (PKCE)"))?;
+        .ok_or(OAuthError::invalid_request(
+            "code_verifier is required (PKCE)",
+        ))?;
     if !secrets::is_valid_verifier(verifier) {
         return Err(OAuthError::invalid_request(
             "code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1)",
@@ -55,7 +57,9 @@ pub async fn exchange(
         ));
     }
     if !secrets::pkce_s256_matches(verifier, &code.code_challenge) {
-        return Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge"));
+        return Err(OAuthError::invalid_grant(
+            "code_verifier does not match the code_challenge",
+        ));
     }
     let grant = services
         .store

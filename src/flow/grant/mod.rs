@@ -27,7 +27,10 @@ impl TokenRequest<'_> {
     }
 }
 
-pub async fn exchange(services: &Services, request: &TokenRequest<'_>) -> Result<TokenResponse, OAuthError> {
+pub async fn exchange(
+    services: &Services,
+    request: &TokenRequest<'_>,
+) -> Result<TokenResponse, OAuthError> {
     // RFC 6749 §3.2: parameters must not be repeated.
     for (i, (name, _)) in request.form.iter().enumerate() {
         if request.form[..i].iter().any(|(k, _)| k == name) {

@@ -62,7 +62,9 @@ pub async fn exchange(
         Redemption::Reused { grant_id } => {
             services.store.revoke_grant(&grant_id, now).await?;
             tracing::warn!(target: "audit", event = "refresh_token_reused", client_id = %client.client_id, grant_id, "grant revoked");
-            return Err(OAuthError::invalid_grant("the refresh token was already used"));
+            return Err(OAuthError::invalid_grant(
+                "the refresh token was already used",
+            ));
         }
         Redemption::OtherClient | Redemption::Unknown => {
             return Err(OAuthError::invalid_grant("the refresh token is invalid"));
