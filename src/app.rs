@@ -16,6 +16,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::http;
 use crate::services::Services;
+use crate::store::postgres::{PoolSettings, PostgresStore};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Store, StoreError};
 use crate::tokens::keys::generate_key;
@@ -36,6 +37,7 @@ pub enum AppError {
 /// The session store that matches the database back end.
 pub enum SessionBackend {
     Sqlite(tower_sessions_sqlx_store::SqliteStore),
+    Postgres(tower_sessions_sqlx_store::PostgresStore),
 }
 
 /// The opened database: the `Store` and the session store on the same database.
@@ -48,7 +50,12 @@ pub struct Database {
 pub async fn open_database(config: &Config) -> Result<Database, AppError> {
     if config.database_url.starts_with("sqlite:") {
         let store =
-            SqliteStore::open(&config.database_url, config.database_max_connections).await?;
+            SqliteStore::open(
+            &config.database_url,
+            config.database_max_connections,
+            Duration::from_secs(config.database_acquire_timeout),
+        )
+        .await?;
         let sessions = tower_sessions_sqlx_store::SqliteStore::new(store.pool().clone())
             .with_table_name("http_sessions")
             .map_err(AppError::Unsupported)?;
@@ -58,9 +65,21 @@ pub async fn open_database(config: &Config) -> Result<Database, AppError> {
             sessions: SessionBackend::Sqlite(sessions),
         })
     } else {
-        Err(AppError::Unsupported(
-            "PostgreSQL is not available in this build yet; use a sqlite: database_url".into(),
-        ))
+        let settings = PoolSettings {
+            max_connections: config.database_max_connections,
+            acquire_timeout: Duration::from_secs(config.database_acquire_timeout),
+            connect_attempts: config.database_connect_attempts,
+        };
+        let store = PostgresStore::open(&config.database_url, &settings).await?;
+        let sessions = tower_sessions_sqlx_store::PostgresStore::new(store.pool().clone())
+            .with_schema_name("public")
+            .and_then(|s| s.with_table_name("http_sessions"))
+            .map_err(AppError::Unsupported)?;
+        sessions.migrate().await.map_err(StoreError::from)?;
+        Ok(Database {
+            store: Arc::new(store),
+            sessions: SessionBackend::Postgres(sessions),
+        })
     }
 }
 
@@ -124,13 +143,8 @@ impl App {
         });
         let router = http::router(services.clone());
         let (router, cleanup) = match database.sessions {
-            SessionBackend::Sqlite(store) => {
-                let cleanup = tokio::spawn(delete_expired_sessions(store.clone()));
-                (
-                    router.layer(session_layer(store, &services.config)),
-                    cleanup,
-                )
-            }
+            SessionBackend::Sqlite(store) => with_sessions(router, store, &services.config),
+            SessionBackend::Postgres(store) => with_sessions(router, store, &services.config),
         };
         Ok(App {
             listener,
@@ -165,6 +179,16 @@ impl App {
         }
         result
     }
+}
+
+/// Adds the session layer and starts the cleanup of expired sessions.
+fn with_sessions<S: SessionStore + ExpiredDeletion + Clone>(
+    router: Router,
+    store: S,
+    config: &Config,
+) -> (Router, tokio::task::JoinHandle<()>) {
+    let cleanup = tokio::spawn(delete_expired_sessions(store.clone()));
+    (router.layer(session_layer(store, config)), cleanup)
 }
 
 fn session_layer<S: SessionStore + Clone>(store: S, config: &Config) -> SessionManagerLayer<S> {

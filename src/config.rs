@@ -28,6 +28,10 @@ pub struct Config {
     /// How often each instance re-reads the signing keys from the database.
     pub key_reload_seconds: u64,
     pub database_max_connections: u32,
+    /// Seconds a request waits for a database connection before failing with 503.
+    pub database_acquire_timeout: u64,
+    /// How many times the start tries to reach PostgreSQL (pauses double from 0.5 s to 10 s).
+    pub database_connect_attempts: u32,
     /// Demo mode: seeds demo data and enables the `/demo` relying party pages.
     pub demo: bool,
 }
@@ -49,6 +53,8 @@ pub struct Settings {
     pub authorization_request_ttl: Option<i64>,
     pub key_reload_seconds: Option<u64>,
     pub database_max_connections: Option<u32>,
+    pub database_acquire_timeout: Option<u64>,
+    pub database_connect_attempts: Option<u32>,
 }
 
 /// A configuration problem, worded for the operator.
@@ -98,6 +104,8 @@ impl Settings {
             authorization_request_ttl: number(&lookup, "CLEARANCE_AUTHORIZATION_REQUEST_TTL")?,
             key_reload_seconds: number(&lookup, "CLEARANCE_KEY_RELOAD_SECONDS")?,
             database_max_connections: number(&lookup, "CLEARANCE_DATABASE_MAX_CONNECTIONS")?,
+            database_acquire_timeout: number(&lookup, "CLEARANCE_DATABASE_ACQUIRE_TIMEOUT")?,
+            database_connect_attempts: number(&lookup, "CLEARANCE_DATABASE_CONNECT_ATTEMPTS")?,
         })
     }
 
@@ -120,6 +128,12 @@ impl Settings {
             database_max_connections: over
                 .database_max_connections
                 .or(self.database_max_connections),
+            database_acquire_timeout: over
+                .database_acquire_timeout
+                .or(self.database_acquire_timeout),
+            database_connect_attempts: over
+                .database_connect_attempts
+                .or(self.database_connect_attempts),
         }
     }
 }
@@ -182,6 +196,8 @@ impl Config {
             authorization_request_ttl: s.authorization_request_ttl.unwrap_or(30 * 60),
             key_reload_seconds: s.key_reload_seconds.unwrap_or(30),
             database_max_connections: s.database_max_connections.unwrap_or(10),
+            database_acquire_timeout: s.database_acquire_timeout.unwrap_or(5),
+            database_connect_attempts: s.database_connect_attempts.unwrap_or(10),
             demo: false,
         };
         config.validate_lifetimes()?;
@@ -217,9 +233,13 @@ impl Config {
                 "refresh_token_ttl must not be shorter than access_token_ttl".into(),
             ));
         }
-        if self.key_reload_seconds == 0 || self.database_max_connections == 0 {
+        if self.key_reload_seconds == 0
+            || self.database_max_connections == 0
+            || self.database_acquire_timeout == 0
+            || self.database_connect_attempts == 0
+        {
             return Err(ConfigError(
-                "key_reload_seconds and database_max_connections must be positive".into(),
+                "key_reload_seconds and the database_* settings must be positive".into(),
             ));
         }
         Ok(())

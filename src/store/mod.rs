@@ -7,6 +7,8 @@
 //!   so two concurrent redemptions cannot both succeed, and a spent one is remembered so that
 //!   reuse can be detected (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
 
+mod macros;
+pub mod postgres;
 mod rows;
 mod sql;
 pub mod sqlite;
@@ -21,7 +23,7 @@ pub enum StoreError {
     #[error("already exists: {0}")]
     Conflict(String),
     /// The database cannot be reached right now; the request may be retried.
-    #[error("database unavailable")]
+    #[error("database unavailable: {0}")]
     Unavailable(#[source] sqlx::Error),
     #[error("database error")]
     Database(#[source] sqlx::Error),
@@ -34,7 +36,18 @@ pub type StoreResult<T> = Result<T, StoreError>;
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e),
+            // SQLSTATE class 08 (connection exception) and 57P01-57P03 (the server is shutting
+            // down or starting): the database went away; the request may be retried.
+            sqlx::Error::Database(db)
+                if db
+                    .code()
+                    .is_some_and(|c| c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03")) =>
+            {
                 StoreError::Unavailable(e)
             }
             sqlx::Error::Database(db) if db.is_unique_violation() => {

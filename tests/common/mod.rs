@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod pg;
+
 use std::sync::Arc;
 
 use clearance::app::App;

@@ -1,0 +1,338 @@
+//! The one implementation of `Store` over an sqlx pool, expanded for each back end. The SQL
+//! text is shared (`sql.rs`); the row types derive `FromRow` generically; only the pool type
+//! differs, which sqlx's generic executors cannot abstract without a wall of trait bounds.
+
+macro_rules! sql_store_impl {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::Store for $store {
+            async fn ping(&self) -> StoreResult<()> {
+                sqlx::query(sql::PING).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn insert_user(&self, u: &User) -> StoreResult<()> {
+                sqlx::query(sql::INSERT_USER)
+                    .bind(&u.id)
+                    .bind(&u.username)
+                    .bind(&u.password_hash)
+                    .bind(&u.role)
+                    .bind(&u.fhir_user)
+                    .bind(&u.name)
+                    .bind(&u.email)
+                    .bind(u.created_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+                Ok(sqlx::query_as(sql::USER_BY_USERNAME)
+                    .bind(username)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
+                Ok(sqlx::query_as(sql::USER_BY_ID)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn list_users(&self) -> StoreResult<Vec<User>> {
+                Ok(sqlx::query_as(sql::LIST_USERS)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn delete_user(&self, username: &str) -> StoreResult<bool> {
+                let r = sqlx::query(sql::DELETE_USER)
+                    .bind(username)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected() > 0)
+            }
+
+            async fn insert_client(&self, c: &Client) -> StoreResult<()> {
+                sqlx::query(sql::INSERT_CLIENT)
+                    .bind(&c.client_id)
+                    .bind(&c.name)
+                    .bind(&c.redirect_uris)
+                    .bind(&c.secret_hash)
+                    .bind(&c.token_endpoint_auth_method)
+                    .bind(&c.id_token_signed_response_alg)
+                    .bind(c.created_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn client_by_id(&self, client_id: &str) -> StoreResult<Option<Client>> {
+                Ok(sqlx::query_as(sql::CLIENT_BY_ID)
+                    .bind(client_id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn list_clients(&self) -> StoreResult<Vec<Client>> {
+                Ok(sqlx::query_as(sql::LIST_CLIENTS)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn delete_client(&self, client_id: &str) -> StoreResult<bool> {
+                let r = sqlx::query(sql::DELETE_CLIENT)
+                    .bind(client_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected() > 0)
+            }
+
+            async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRow>> {
+                Ok(sqlx::query_as(sql::SIGNING_KEYS)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn rotate_signing_key(&self, key: &SigningKeyRow, now: i64) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(sql::RETIRE_ACTIVE_KEYS)
+                    .bind(&key.alg)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(sql::INSERT_KEY)
+                    .bind(&key.kid)
+                    .bind(&key.alg)
+                    .bind(&key.private_pem)
+                    .bind(key.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn insert_first_signing_key(&self, key: &SigningKeyRow) -> StoreResult<bool> {
+                let r = sqlx::query(sql::INSERT_FIRST_KEY)
+                    .bind(&key.kid)
+                    .bind(&key.alg)
+                    .bind(&key.private_pem)
+                    .bind(key.created_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected() > 0)
+            }
+
+            async fn delete_retired_keys(&self, before: i64) -> StoreResult<u64> {
+                let r = sqlx::query(sql::DELETE_RETIRED_KEYS)
+                    .bind(before)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected())
+            }
+
+            async fn insert_authorization_request(&self, r: &PendingRequest) -> StoreResult<()> {
+                sqlx::query(sql::INSERT_REQUEST)
+                    .bind(&r.id)
+                    .bind(&r.client_id)
+                    .bind(&r.request)
+                    .bind(r.created_at)
+                    .bind(r.expires_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn authorization_request(
+                &self,
+                id: &str,
+                now: i64,
+            ) -> StoreResult<Option<PendingRequest>> {
+                Ok(sqlx::query_as(sql::REQUEST_BY_ID)
+                    .bind(id)
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn delete_authorization_request(&self, id: &str) -> StoreResult<()> {
+                sqlx::query(sql::DELETE_REQUEST)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<Consent>> {
+                Ok(sqlx::query_as(sql::CONSENT)
+                    .bind(user_id)
+                    .bind(client_id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn upsert_consent(&self, c: &Consent) -> StoreResult<()> {
+                sqlx::query(sql::UPSERT_CONSENT)
+                    .bind(&c.user_id)
+                    .bind(&c.client_id)
+                    .bind(&c.scope)
+                    .bind(c.updated_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn insert_grant_with_code(&self, g: &Grant, c: &AuthorizationCode) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(sql::INSERT_GRANT)
+                    .bind(&g.id)
+                    .bind(&g.user_id)
+                    .bind(&g.client_id)
+                    .bind(&g.scope)
+                    .bind(&g.audience)
+                    .bind(g.auth_time)
+                    .bind(g.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(sql::INSERT_CODE)
+                    .bind(&c.code_hash)
+                    .bind(&c.grant_id)
+                    .bind(&c.client_id)
+                    .bind(&c.redirect_uri)
+                    .bind(&c.code_challenge)
+                    .bind(&c.nonce)
+                    .bind(c.expires_at)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn grant(&self, id: &str) -> StoreResult<Option<Grant>> {
+                Ok(sqlx::query_as(sql::GRANT_BY_ID)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn revoke_grant(&self, id: &str, now: i64) -> StoreResult<()> {
+                sqlx::query(sql::REVOKE_GRANT)
+                    .bind(id)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn redeem_code(
+                &self,
+                code_hash: &str,
+                client_id: &str,
+                now: i64,
+            ) -> StoreResult<Redemption<AuthorizationCode>> {
+                let spent: Option<AuthorizationCode> = sqlx::query_as(sql::SPEND_CODE)
+                    .bind(code_hash)
+                    .bind(client_id)
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                if let Some(code) = spent {
+                    return Ok(Redemption::Fresh(code));
+                }
+                let existing: Option<AuthorizationCode> = sqlx::query_as(sql::CODE_BY_HASH)
+                    .bind(code_hash)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(match existing {
+                    Some(c) if c.consumed_at.is_some() => Redemption::Reused {
+                        grant_id: c.grant_id,
+                    },
+                    Some(_) => Redemption::OtherClient,
+                    None => Redemption::Unknown,
+                })
+            }
+
+            async fn insert_refresh_token(&self, t: &RefreshToken) -> StoreResult<()> {
+                sqlx::query(sql::INSERT_REFRESH)
+                    .bind(&t.token_hash)
+                    .bind(&t.grant_id)
+                    .bind(&t.client_id)
+                    .bind(t.expires_at)
+                    .bind(t.created_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>> {
+                Ok(sqlx::query_as(sql::REFRESH_BY_HASH)
+                    .bind(token_hash)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn redeem_refresh_token(
+                &self,
+                token_hash: &str,
+                client_id: &str,
+                now: i64,
+            ) -> StoreResult<Redemption<RefreshToken>> {
+                let spent: Option<RefreshToken> = sqlx::query_as(sql::SPEND_REFRESH)
+                    .bind(token_hash)
+                    .bind(client_id)
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                if let Some(token) = spent {
+                    return Ok(Redemption::Fresh(token));
+                }
+                let existing: Option<RefreshToken> = sqlx::query_as(sql::REFRESH_BY_HASH)
+                    .bind(token_hash)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(match existing {
+                    Some(t) if t.used_at.is_some() => Redemption::Reused {
+                        grant_id: t.grant_id,
+                    },
+                    Some(_) => Redemption::OtherClient,
+                    None => Redemption::Unknown,
+                })
+            }
+
+            async fn insert_access_token(&self, r: &AccessTokenRecord) -> StoreResult<()> {
+                sqlx::query(sql::INSERT_ACCESS)
+                    .bind(&r.jti)
+                    .bind(&r.grant_id)
+                    .bind(r.expires_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn access_token_active(&self, jti: &str, now: i64) -> StoreResult<bool> {
+                let n: i64 = sqlx::query_scalar(sql::ACCESS_ACTIVE)
+                    .bind(jti)
+                    .bind(now)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(n > 0)
+            }
+
+            async fn purge_expired(&self, now: i64) -> StoreResult<u64> {
+                let mut total = 0;
+                for statement in sql::PURGE {
+                    total += sqlx::query(statement)
+                        .bind(now)
+                        .execute(&self.pool)
+                        .await?
+                        .rows_affected();
+                }
+                Ok(total)
+            }
+        }
+
+    };
+}
+
+pub(crate) use sql_store_impl;

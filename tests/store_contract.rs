@@ -1,0 +1,253 @@
+//! The store contract, written once and run against SQLite and against PostgreSQL, each test
+//! on its own fresh database.
+
+mod common;
+
+use std::sync::Arc;
+
+use clearance::store::postgres::{PoolSettings, PostgresStore};
+use clearance::store::sqlite::SqliteStore;
+use clearance::store::*;
+use common::pg;
+
+const NOW: i64 = 1_000_000;
+
+fn user(id: &str, username: &str) -> User {
+    User {
+        id: id.into(),
+        username: username.into(),
+        password_hash: "$argon2id$stub".into(),
+        role: "patient".into(),
+        fhir_user: Some(format!("Patient/{id}")),
+        name: None,
+        email: None,
+        created_at: NOW,
+    }
+}
+
+fn client(id: &str) -> Client {
+    Client {
+        client_id: id.into(),
+        name: format!("App {id}"),
+        redirect_uris: r#"["https://app.example/cb"]"#.into(),
+        secret_hash: None,
+        token_endpoint_auth_method: "none".into(),
+        id_token_signed_response_alg: "RS256".into(),
+        created_at: NOW,
+    }
+}
+
+fn grant(id: &str) -> Grant {
+    Grant {
+        id: id.into(),
+        user_id: "u1".into(),
+        client_id: "c1".into(),
+        scope: "openid offline_access".into(),
+        audience: "https://as.example".into(),
+        auth_time: NOW,
+        created_at: NOW,
+        revoked_at: None,
+    }
+}
+
+fn code(hash: &str, grant_id: &str) -> AuthorizationCode {
+    AuthorizationCode {
+        code_hash: hash.into(),
+        grant_id: grant_id.into(),
+        client_id: "c1".into(),
+        redirect_uri: "https://app.example/cb".into(),
+        code_challenge: "x".repeat(43),
+        nonce: Some("n".into()),
+        expires_at: NOW + 60,
+        consumed_at: None,
+    }
+}
+
+fn refresh(hash: &str, grant_id: &str) -> RefreshToken {
+    RefreshToken {
+        token_hash: hash.into(),
+        grant_id: grant_id.into(),
+        client_id: "c1".into(),
+        expires_at: NOW + 3600,
+        created_at: NOW,
+        used_at: None,
+    }
+}
+
+async fn seeded(store: &dyn Store) {
+    store.insert_user(&user("u1", "alice")).await.unwrap();
+    store.insert_client(&client("c1")).await.unwrap();
+    store.insert_client(&client("c2")).await.unwrap();
+}
+
+async fn users_and_clients(store: Arc<dyn Store>) {
+    seeded(store.as_ref()).await;
+    assert_eq!(store.user_by_username("alice").await.unwrap().unwrap().id, "u1");
+    assert_eq!(store.user_by_id("u1").await.unwrap().unwrap().username, "alice");
+    assert!(matches!(store.insert_user(&user("u2", "alice")).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(store.insert_client(&client("c1")).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.list_users().await.unwrap().len(), 1);
+    assert_eq!(store.list_clients().await.unwrap().len(), 2);
+    // Deleting a user removes what hangs from it (foreign keys on).
+    store.insert_grant_with_code(&grant("g1"), &code("h1", "g1")).await.unwrap();
+    assert!(store.delete_user("alice").await.unwrap());
+    assert!(!store.delete_user("alice").await.unwrap());
+    assert!(store.grant("g1").await.unwrap().is_none());
+    assert!(store.delete_client("c2").await.unwrap());
+    assert!(store.client_by_id("c2").await.unwrap().is_none());
+}
+
+async fn signing_keys(store: Arc<dyn Store>) {
+    let key = |kid: &str, created: i64| SigningKeyRow {
+        kid: kid.into(),
+        alg: "RS256".into(),
+        private_pem: "pem".into(),
+        created_at: created,
+        retired_at: None,
+    };
+    assert!(store.insert_first_signing_key(&key("k1", NOW)).await.unwrap());
+    assert!(!store.insert_first_signing_key(&key("k2", NOW)).await.unwrap(), "one active key per algorithm");
+    store.rotate_signing_key(&key("k3", NOW + 10), NOW + 10).await.unwrap();
+    let keys = store.signing_keys().await.unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys.iter().find(|k| k.kid == "k1").unwrap().retired_at, Some(NOW + 10));
+    assert_eq!(keys.iter().find(|k| k.kid == "k3").unwrap().retired_at, None);
+    assert_eq!(store.delete_retired_keys(NOW + 5).await.unwrap(), 0);
+    assert_eq!(store.delete_retired_keys(NOW + 11).await.unwrap(), 1);
+}
+
+async fn requests_and_consent(store: Arc<dyn Store>) {
+    seeded(store.as_ref()).await;
+    let pending = PendingRequest {
+        id: "r1".into(),
+        client_id: "c1".into(),
+        request: "{}".into(),
+        created_at: NOW,
+        expires_at: NOW + 100,
+    };
+    store.insert_authorization_request(&pending).await.unwrap();
+    assert!(store.authorization_request("r1", NOW + 99).await.unwrap().is_some());
+    assert!(store.authorization_request("r1", NOW + 100).await.unwrap().is_none(), "expired");
+    store.delete_authorization_request("r1").await.unwrap();
+    assert!(store.authorization_request("r1", NOW).await.unwrap().is_none());
+
+    // Consent written twice is one row with the later value.
+    for scope in ["openid", "openid profile"] {
+        store
+            .upsert_consent(&Consent { user_id: "u1".into(), client_id: "c1".into(), scope: scope.into(), updated_at: NOW })
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.consent("u1", "c1").await.unwrap().unwrap().scope, "openid profile");
+}
+
+async fn codes_are_spent_once(store: Arc<dyn Store>) {
+    seeded(store.as_ref()).await;
+    store.insert_grant_with_code(&grant("g1"), &code("h1", "g1")).await.unwrap();
+    assert!(matches!(store.redeem_code("h1", "c2", NOW).await.unwrap(), Redemption::OtherClient));
+    assert!(matches!(store.redeem_code("nope", "c1", NOW).await.unwrap(), Redemption::Unknown));
+    let Redemption::Fresh(c) = store.redeem_code("h1", "c1", NOW).await.unwrap() else { panic!("first use") };
+    assert_eq!(c.nonce.as_deref(), Some("n"));
+    assert!(matches!(store.redeem_code("h1", "c1", NOW).await.unwrap(), Redemption::Reused { grant_id } if grant_id == "g1"));
+
+    // Raced: many redemptions at once, exactly one wins.
+    store.insert_grant_with_code(&grant("g2"), &code("h2", "g2")).await.unwrap();
+    let attempts: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.redeem_code("h2", "c1", NOW).await.unwrap() })
+        })
+        .collect();
+    let mut fresh = 0;
+    for attempt in attempts {
+        if matches!(attempt.await.unwrap(), Redemption::Fresh(_)) {
+            fresh += 1;
+        }
+    }
+    assert_eq!(fresh, 1);
+}
+
+async fn refresh_tokens_rotate_once(store: Arc<dyn Store>) {
+    seeded(store.as_ref()).await;
+    store.insert_grant_with_code(&grant("g1"), &code("h1", "g1")).await.unwrap();
+    store.insert_refresh_token(&refresh("r1", "g1")).await.unwrap();
+    assert_eq!(store.refresh_token("r1").await.unwrap().unwrap().grant_id, "g1");
+    assert!(matches!(store.redeem_refresh_token("r1", "c2", NOW).await.unwrap(), Redemption::OtherClient));
+    let attempts: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.redeem_refresh_token("r1", "c1", NOW).await.unwrap() })
+        })
+        .collect();
+    let mut fresh = 0;
+    let mut reused = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Redemption::Fresh(_) => fresh += 1,
+            Redemption::Reused { .. } => reused += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((fresh, reused), (1, 7));
+}
+
+async fn revocation_and_purge(store: Arc<dyn Store>) {
+    seeded(store.as_ref()).await;
+    store.insert_grant_with_code(&grant("g1"), &code("h1", "g1")).await.unwrap();
+    store.insert_access_token(&AccessTokenRecord { jti: "j1".into(), grant_id: "g1".into(), expires_at: NOW + 300 }).await.unwrap();
+    assert!(store.access_token_active("j1", NOW).await.unwrap());
+    assert!(!store.access_token_active("j1", NOW + 300).await.unwrap(), "expired");
+    assert!(!store.access_token_active("j2", NOW).await.unwrap(), "unknown");
+    store.revoke_grant("g1", NOW).await.unwrap();
+    store.revoke_grant("g1", NOW + 5).await.unwrap();
+    assert_eq!(store.grant("g1").await.unwrap().unwrap().revoked_at, Some(NOW), "first revocation time kept");
+    assert!(!store.access_token_active("j1", NOW).await.unwrap(), "revoked grant");
+
+    store.insert_refresh_token(&refresh("r1", "g1")).await.unwrap();
+    // Code (NOW+60), refresh token (NOW+3600), access record (NOW+300) all expired by then.
+    assert_eq!(store.purge_expired(NOW + 3600).await.unwrap(), 3);
+    store.ping().await.unwrap();
+}
+
+async fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/store.db", dir.path().display());
+    let store = SqliteStore::open(&url, 4, std::time::Duration::from_secs(5)).await.unwrap();
+    (Arc::new(store), dir)
+}
+
+async fn postgres() -> Option<(Arc<dyn Store>, String)> {
+    let url = pg::fresh_database().await?;
+    let settings = PoolSettings { max_connections: 8, acquire_timeout: std::time::Duration::from_secs(5), connect_attempts: 1 };
+    let store = PostgresStore::open(&url, &settings).await.unwrap();
+    Some((Arc::new(store), url))
+}
+
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let (store, _dir) = sqlite().await;
+                    super::$name(store).await;
+                }
+            )*
+        }
+        mod on_postgres {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let Some((store, url)) = postgres().await else { return };
+                    super::$name(store.clone()).await;
+                    drop(store);
+                    pg::drop_database(&url).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(users_and_clients, signing_keys, requests_and_consent, codes_are_spent_once, refresh_tokens_rotate_once, revocation_and_purge);
