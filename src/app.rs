@@ -49,8 +49,7 @@ pub struct Database {
 /// Opens the configured database and applies migrations.
 pub async fn open_database(config: &Config) -> Result<Database, AppError> {
     if config.database_url.starts_with("sqlite:") {
-        let store =
-            SqliteStore::open(
+        let store = SqliteStore::open(
             &config.database_url,
             config.database_max_connections,
             Duration::from_secs(config.database_acquire_timeout),

@@ -82,14 +82,29 @@ async fn seeded(store: &dyn Store) {
 
 async fn users_and_clients(store: Arc<dyn Store>) {
     seeded(store.as_ref()).await;
-    assert_eq!(store.user_by_username("alice").await.unwrap().unwrap().id, "u1");
-    assert_eq!(store.user_by_id("u1").await.unwrap().unwrap().username, "alice");
-    assert!(matches!(store.insert_user(&user("u2", "alice")).await, Err(StoreError::Conflict(_))));
-    assert!(matches!(store.insert_client(&client("c1")).await, Err(StoreError::Conflict(_))));
+    assert_eq!(
+        store.user_by_username("alice").await.unwrap().unwrap().id,
+        "u1"
+    );
+    assert_eq!(
+        store.user_by_id("u1").await.unwrap().unwrap().username,
+        "alice"
+    );
+    assert!(matches!(
+        store.insert_user(&user("u2", "alice")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.insert_client(&client("c1")).await,
+        Err(StoreError::Conflict(_))
+    ));
     assert_eq!(store.list_users().await.unwrap().len(), 1);
     assert_eq!(store.list_clients().await.unwrap().len(), 2);
     // Deleting a user removes what hangs from it (foreign keys on).
-    store.insert_grant_with_code(&grant("g1"), &code("h1", "g1")).await.unwrap();
+    store
+        .insert_grant_with_code(&grant("g1"), &code("h1", "g1"))
+        .await
+        .unwrap();
     assert!(store.delete_user("alice").await.unwrap());
     assert!(!store.delete_user("alice").await.unwrap());
     assert!(store.grant("g1").await.unwrap().is_none());
@@ -105,13 +120,33 @@ async fn signing_keys(store: Arc<dyn Store>) {
         created_at: created,
         retired_at: None,
     };
-    assert!(store.insert_first_signing_key(&key("k1", NOW)).await.unwrap());
-    assert!(!store.insert_first_signing_key(&key("k2", NOW)).await.unwrap(), "one active key per algorithm");
-    store.rotate_signing_key(&key("k3", NOW + 10), NOW + 10).await.unwrap();
+    assert!(
+        store
+            .insert_first_signing_key(&key("k1", NOW))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .insert_first_signing_key(&key("k2", NOW))
+            .await
+            .unwrap(),
+        "one active key per algorithm"
+    );
+    store
+        .rotate_signing_key(&key("k3", NOW + 10), NOW + 10)
+        .await
+        .unwrap();
     let keys = store.signing_keys().await.unwrap();
     assert_eq!(keys.len(), 2);
-    assert_eq!(keys.iter().find(|k| k.kid == "k1").unwrap().retired_at, Some(NOW + 10));
-    assert_eq!(keys.iter().find(|k| k.kid == "k3").unwrap().retired_at, None);
+    assert_eq!(
+        keys.iter().find(|k| k.kid == "k1").unwrap().retired_at,
+        Some(NOW + 10)
+    );
+    assert_eq!(
+        keys.iter().find(|k| k.kid == "k3").unwrap().retired_at,
+        None
+    );
     assert_eq!(store.delete_retired_keys(NOW + 5).await.unwrap(), 0);
     assert_eq!(store.delete_retired_keys(NOW + 11).await.unwrap(), 1);
 }
@@ -126,32 +161,75 @@ async fn requests_and_consent(store: Arc<dyn Store>) {
         expires_at: NOW + 100,
     };
     store.insert_authorization_request(&pending).await.unwrap();
-    assert!(store.authorization_request("r1", NOW + 99).await.unwrap().is_some());
-    assert!(store.authorization_request("r1", NOW + 100).await.unwrap().is_none(), "expired");
+    assert!(
+        store
+            .authorization_request("r1", NOW + 99)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .authorization_request("r1", NOW + 100)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
     store.delete_authorization_request("r1").await.unwrap();
-    assert!(store.authorization_request("r1", NOW).await.unwrap().is_none());
+    assert!(
+        store
+            .authorization_request("r1", NOW)
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     // Consent written twice is one row with the later value.
     for scope in ["openid", "openid profile"] {
         store
-            .upsert_consent(&Consent { user_id: "u1".into(), client_id: "c1".into(), scope: scope.into(), updated_at: NOW })
+            .upsert_consent(&Consent {
+                user_id: "u1".into(),
+                client_id: "c1".into(),
+                scope: scope.into(),
+                updated_at: NOW,
+            })
             .await
             .unwrap();
     }
-    assert_eq!(store.consent("u1", "c1").await.unwrap().unwrap().scope, "openid profile");
+    assert_eq!(
+        store.consent("u1", "c1").await.unwrap().unwrap().scope,
+        "openid profile"
+    );
 }
 
 async fn codes_are_spent_once(store: Arc<dyn Store>) {
     seeded(store.as_ref()).await;
-    store.insert_grant_with_code(&grant("g1"), &code("h1", "g1")).await.unwrap();
-    assert!(matches!(store.redeem_code("h1", "c2", NOW).await.unwrap(), Redemption::OtherClient));
-    assert!(matches!(store.redeem_code("nope", "c1", NOW).await.unwrap(), Redemption::Unknown));
-    let Redemption::Fresh(c) = store.redeem_code("h1", "c1", NOW).await.unwrap() else { panic!("first use") };
+    store
+        .insert_grant_with_code(&grant("g1"), &code("h1", "g1"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.redeem_code("h1", "c2", NOW).await.unwrap(),
+        Redemption::OtherClient
+    ));
+    assert!(matches!(
+        store.redeem_code("nope", "c1", NOW).await.unwrap(),
+        Redemption::Unknown
+    ));
+    let Redemption::Fresh(c) = store.redeem_code("h1", "c1", NOW).await.unwrap() else {
+        panic!("first use")
+    };
     assert_eq!(c.nonce.as_deref(), Some("n"));
-    assert!(matches!(store.redeem_code("h1", "c1", NOW).await.unwrap(), Redemption::Reused { grant_id } if grant_id == "g1"));
+    assert!(
+        matches!(store.redeem_code("h1", "c1", NOW).await.unwrap(), Redemption::Reused { grant_id } if grant_id == "g1")
+    );
 
     // Raced: many redemptions at once, exactly one wins.
-    store.insert_grant_with_code(&grant("g2"), &code("h2", "g2")).await.unwrap();
+    store
+        .insert_grant_with_code(&grant("g2"), &code("h2", "g2"))
+        .await
+        .unwrap();
     let attempts: Vec<_> = (0..8)
         .map(|_| {
             let store = store.clone();
@@ -169,10 +247,22 @@ async fn codes_are_spent_once(store: Arc<dyn Store>) {
 
 async fn refresh_tokens_rotate_once(store: Arc<dyn Store>) {
     seeded(store.as_ref()).await;
-    store.insert_grant_with_code(&grant("g1"), &code("h1", "g1")).await.unwrap();
-    store.insert_refresh_token(&refresh("r1", "g1")).await.unwrap();
-    assert_eq!(store.refresh_token("r1").await.unwrap().unwrap().grant_id, "g1");
-    assert!(matches!(store.redeem_refresh_token("r1", "c2", NOW).await.unwrap(), Redemption::OtherClient));
+    store
+        .insert_grant_with_code(&grant("g1"), &code("h1", "g1"))
+        .await
+        .unwrap();
+    store
+        .insert_refresh_token(&refresh("r1", "g1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.refresh_token("r1").await.unwrap().unwrap().grant_id,
+        "g1"
+    );
+    assert!(matches!(
+        store.redeem_refresh_token("r1", "c2", NOW).await.unwrap(),
+        Redemption::OtherClient
+    ));
     let attempts: Vec<_> = (0..8)
         .map(|_| {
             let store = store.clone();
@@ -193,17 +283,43 @@ async fn refresh_tokens_rotate_once(store: Arc<dyn Store>) {
 
 async fn revocation_and_purge(store: Arc<dyn Store>) {
     seeded(store.as_ref()).await;
-    store.insert_grant_with_code(&grant("g1"), &code("h1", "g1")).await.unwrap();
-    store.insert_access_token(&AccessTokenRecord { jti: "j1".into(), grant_id: "g1".into(), expires_at: NOW + 300 }).await.unwrap();
+    store
+        .insert_grant_with_code(&grant("g1"), &code("h1", "g1"))
+        .await
+        .unwrap();
+    store
+        .insert_access_token(&AccessTokenRecord {
+            jti: "j1".into(),
+            grant_id: "g1".into(),
+            expires_at: NOW + 300,
+        })
+        .await
+        .unwrap();
     assert!(store.access_token_active("j1", NOW).await.unwrap());
-    assert!(!store.access_token_active("j1", NOW + 300).await.unwrap(), "expired");
-    assert!(!store.access_token_active("j2", NOW).await.unwrap(), "unknown");
+    assert!(
+        !store.access_token_active("j1", NOW + 300).await.unwrap(),
+        "expired"
+    );
+    assert!(
+        !store.access_token_active("j2", NOW).await.unwrap(),
+        "unknown"
+    );
     store.revoke_grant("g1", NOW).await.unwrap();
     store.revoke_grant("g1", NOW + 5).await.unwrap();
-    assert_eq!(store.grant("g1").await.unwrap().unwrap().revoked_at, Some(NOW), "first revocation time kept");
-    assert!(!store.access_token_active("j1", NOW).await.unwrap(), "revoked grant");
+    assert_eq!(
+        store.grant("g1").await.unwrap().unwrap().revoked_at,
+        Some(NOW),
+        "first revocation time kept"
+    );
+    assert!(
+        !store.access_token_active("j1", NOW).await.unwrap(),
+        "revoked grant"
+    );
 
-    store.insert_refresh_token(&refresh("r1", "g1")).await.unwrap();
+    store
+        .insert_refresh_token(&refresh("r1", "g1"))
+        .await
+        .unwrap();
     // Code (NOW+60), refresh token (NOW+3600), access record (NOW+300) all expired by then.
     assert_eq!(store.purge_expired(NOW + 3600).await.unwrap(), 3);
     store.ping().await.unwrap();
@@ -212,13 +328,19 @@ async fn revocation_and_purge(store: Arc<dyn Store>) {
 async fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/store.db", dir.path().display());
-    let store = SqliteStore::open(&url, 4, std::time::Duration::from_secs(5)).await.unwrap();
+    let store = SqliteStore::open(&url, 4, std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
     (Arc::new(store), dir)
 }
 
 async fn postgres() -> Option<(Arc<dyn Store>, String)> {
     let url = pg::fresh_database().await?;
-    let settings = PoolSettings { max_connections: 8, acquire_timeout: std::time::Duration::from_secs(5), connect_attempts: 1 };
+    let settings = PoolSettings {
+        max_connections: 8,
+        acquire_timeout: std::time::Duration::from_secs(5),
+        connect_attempts: 1,
+    };
     let store = PostgresStore::open(&url, &settings).await.unwrap();
     Some((Arc::new(store), url))
 }
@@ -250,4 +372,11 @@ macro_rules! contract {
     };
 }
 
-contract!(users_and_clients, signing_keys, requests_and_consent, codes_are_spent_once, refresh_tokens_rotate_once, revocation_and_purge);
+contract!(
+    users_and_clients,
+    signing_keys,
+    requests_and_consent,
+    codes_are_spent_once,
+    refresh_tokens_rotate_once,
+    revocation_and_purge
+);

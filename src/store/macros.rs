@@ -164,7 +164,11 @@ macro_rules! sql_store_impl {
                 Ok(())
             }
 
-            async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<Consent>> {
+            async fn consent(
+                &self,
+                user_id: &str,
+                client_id: &str,
+            ) -> StoreResult<Option<Consent>> {
                 Ok(sqlx::query_as(sql::CONSENT)
                     .bind(user_id)
                     .bind(client_id)
@@ -183,7 +187,11 @@ macro_rules! sql_store_impl {
                 Ok(())
             }
 
-            async fn insert_grant_with_code(&self, g: &Grant, c: &AuthorizationCode) -> StoreResult<()> {
+            async fn insert_grant_with_code(
+                &self,
+                g: &Grant,
+                c: &AuthorizationCode,
+            ) -> StoreResult<()> {
                 let mut tx = self.pool.begin().await?;
                 sqlx::query(sql::INSERT_GRANT)
                     .bind(&g.id)
@@ -331,7 +339,6 @@ macro_rules! sql_store_impl {
                 Ok(total)
             }
         }
-
     };
 }
 

@@ -44,9 +44,9 @@ impl From<sqlx::Error> for StoreError {
             // SQLSTATE class 08 (connection exception) and 57P01-57P03 (the server is shutting
             // down or starting): the database went away; the request may be retried.
             sqlx::Error::Database(db)
-                if db
-                    .code()
-                    .is_some_and(|c| c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03")) =>
+                if db.code().is_some_and(|c| {
+                    c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03")
+                }) =>
             {
                 StoreError::Unavailable(e)
             }

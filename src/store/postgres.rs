@@ -42,17 +42,27 @@ impl PostgresStore {
                 Ok(pool) => break pool,
                 Err(e) => {
                     let error = StoreError::from(e);
-                    if !matches!(error, StoreError::Unavailable(_)) || attempt >= settings.connect_attempts {
+                    if !matches!(error, StoreError::Unavailable(_))
+                        || attempt >= settings.connect_attempts
+                    {
                         return Err(error);
                     }
-                    tracing::warn!(attempt, of = settings.connect_attempts, retry_in_ms = pause.as_millis() as u64, "PostgreSQL is unreachable; retrying");
+                    tracing::warn!(
+                        attempt,
+                        of = settings.connect_attempts,
+                        retry_in_ms = pause.as_millis() as u64,
+                        "PostgreSQL is unreachable; retrying"
+                    );
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_secs(10));
                     attempt += 1;
                 }
             }
         };
-        MIGRATOR.run(&pool).await.map_err(|e| StoreError::Database(e.into()))?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Database(e.into()))?;
         Ok(PostgresStore { pool })
     }
 

@@ -21,7 +21,11 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating when missing, with its folder) the database at `url` and applies the
     /// migrations.
-    pub async fn open(url: &str, max_connections: u32, acquire_timeout: Duration) -> Result<SqliteStore, StoreError> {
+    pub async fn open(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> Result<SqliteStore, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(StoreError::Database)?
             .create_if_missing(true)

@@ -61,11 +61,14 @@ pub async fn exchange(
             "code_verifier does not match the code_challenge",
         ));
     }
+    // A grant revoked before this redemption refuses it. A revocation at the same moment or
+    // later comes from a concurrent replay of this very code: the redemption that spent the code
+    // first still succeeds (exactly one does), and the replay has already ended its tokens.
     let grant = services
         .store
         .grant(&code.grant_id)
         .await?
-        .filter(|g| g.revoked_at.is_none())
+        .filter(|g| g.revoked_at.is_none_or(|revoked| revoked >= now))
         .ok_or(OAuthError::invalid_grant("the authorization was revoked"))?;
     let scope = grant_scope(&grant)?;
     issue_tokens(services, client, &grant, &scope, code.nonce.as_deref()).await
