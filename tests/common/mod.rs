@@ -30,12 +30,26 @@ pub struct TestServer {
     pub confidential_client: Registered,
     _dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The PostgreSQL database made for this server, dropped with it.
+    postgres: Option<String>,
 }
 
 impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+        if let Some(url) = self.postgres.take() {
+            // Drop cannot await; a short-lived runtime on its own thread drops the database.
+            let _ = std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    rt.block_on(pg::drop_database(&url));
+                }
+            })
+            .join();
         }
     }
 }
@@ -61,10 +75,23 @@ impl TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let issuer = format!("http://{addr}");
+        // CLEARANCE_TEST_BACKEND=postgres runs the same black-box tests on a fresh PostgreSQL
+        // database (`.ci/run` does both).
+        let postgres = match std::env::var("CLEARANCE_TEST_BACKEND").as_deref() {
+            Ok("postgres") => Some(
+                pg::fresh_database()
+                    .await
+                    .expect("PostgreSQL for CLEARANCE_TEST_BACKEND=postgres"),
+            ),
+            _ => None,
+        };
+        let database_url = postgres
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}/clearance.db", dir.path().display()));
         let settings = Settings {
             listen: Some(addr.to_string()),
             issuer: Some(issuer.clone()),
-            database_url: Some(format!("sqlite://{}/clearance.db", dir.path().display())),
+            database_url: Some(database_url),
             ..Settings::default()
         }
         .overlay(settings);
@@ -120,6 +147,7 @@ impl TestServer {
             confidential_client,
             _dir: dir,
             stop: Some(stop),
+            postgres,
         }
     }
 
