@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod flow;
 pub mod http;
+pub mod labels;
 pub mod scope;
 pub mod secrets;
 pub mod services;

@@ -1,0 +1,128 @@
+//! The patient-facing sensitivity categories of the consent page: plain words mapped to
+//! sensitivity codes. Configurable; these are the defaults.
+
+use serde::{Deserialize, Serialize};
+
+use super::vocab;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Category {
+    /// Stable identifier, used in forms and on the command line (`mental-health`).
+    pub id: String,
+    /// What the patient reads next to the checkbox ("Mental health").
+    pub label: String,
+    /// One line on what sharing it means.
+    pub explanation: String,
+    /// ActCode sensitivity codes the category stands for.
+    pub codes: Vec<String>,
+}
+
+pub fn default_categories() -> Vec<Category> {
+    let category = |id: &str, label: &str, explanation: &str, codes: &[&str]| Category {
+        id: id.to_owned(),
+        label: label.to_owned(),
+        explanation: explanation.to_owned(),
+        codes: codes.iter().map(|c| (*c).to_owned()).collect(),
+    };
+    vec![
+        category(
+            "mental-health",
+            "Mental health",
+            "Diagnoses, treatment and notes about mental or behavioral health.",
+            &["BH", "MH", "PSY"],
+        ),
+        category(
+            "substance-use",
+            "Substance use",
+            "Records about alcohol or drug use and its treatment.",
+            &["ETH", "SUD"],
+        ),
+        category(
+            "hiv",
+            "HIV",
+            "HIV tests, diagnoses and treatment.",
+            &["HIV"],
+        ),
+        category(
+            "sexual-reproductive-health",
+            "Sexual and reproductive health",
+            "Sexual health, sexually transmitted infections and reproductive care.",
+            &["SEX", "STD"],
+        ),
+        category(
+            "genetic",
+            "Genetic information",
+            "Genetic tests and inherited conditions.",
+            &["GDIS"],
+        ),
+        category(
+            "abuse-violence",
+            "Abuse and violence",
+            "Records about abuse, sexual assault or domestic violence.",
+            &["SDV", "VIO"],
+        ),
+    ]
+}
+
+/// Checks a configured category list: unique ids, known codes.
+pub fn validate(categories: &[Category]) -> Result<(), String> {
+    for (i, c) in categories.iter().enumerate() {
+        if c.id.is_empty()
+            || !c
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(format!(
+                "category id {:?} must be lowercase letters, digits and dashes",
+                c.id
+            ));
+        }
+        if categories[..i].iter().any(|o| o.id == c.id) {
+            return Err(format!("category id {:?} is repeated", c.id));
+        }
+        if c.codes.is_empty() {
+            return Err(format!("category {:?} has no codes", c.id));
+        }
+        if let Some(bad) = c.codes.iter().find(|code| !vocab::is_sensitivity(code)) {
+            return Err(format!(
+                "category {:?}: {bad:?} is not a v3-ActCode sensitivity code",
+                c.id
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_cover_the_product_set() {
+        let defaults = default_categories();
+        validate(&defaults).unwrap();
+        let labels: Vec<&str> = defaults.iter().map(|c| c.label.as_str()).collect();
+        for wanted in [
+            "Mental health",
+            "Substance use",
+            "HIV",
+            "Sexual and reproductive health",
+            "Genetic information",
+            "Abuse and violence",
+        ] {
+            assert!(labels.contains(&wanted), "{wanted}");
+        }
+    }
+
+    #[test]
+    fn unknown_codes_and_repeated_ids_are_refused() {
+        let mut bad = default_categories();
+        bad[0].codes.push("SUBSTANCE".into());
+        assert!(validate(&bad).is_err());
+        let mut twice = default_categories();
+        twice[1].id = twice[0].id.clone();
+        assert!(validate(&twice).is_err());
+    }
+}
