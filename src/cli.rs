@@ -14,6 +14,7 @@ use crate::config::{Config, Settings};
 use crate::demo;
 use crate::flow::clients::{self, NewClient};
 use crate::flow::users::{self, NewUser};
+use crate::labels::{self, Confidentiality};
 use crate::secrets;
 use crate::store::Role;
 use crate::tokens::Alg;
@@ -86,6 +87,14 @@ struct UserAdd {
     name: Option<String>,
     #[arg(long)]
     email: Option<String>,
+    /// The highest confidentiality this user's grants may carry (U, L, M, N, R, V); for
+    /// practitioners. Without it: no limit.
+    #[arg(long, value_parser = parse_confidentiality)]
+    clearance: Option<Confidentiality>,
+    /// A sensitivity category id (e.g. mental-health) or ActCode code (e.g. ETHUD) the
+    /// clearance covers; repeat for several. Without it: no limit.
+    #[arg(long = "clearance-sensitivity")]
+    clearance_sensitivity: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -118,6 +127,17 @@ struct ClientAdd {
     /// The ID token signing algorithm.
     #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256"])]
     id_token_alg: String,
+    /// The label ceiling: the highest confidentiality the app may ever be granted (U, L, M,
+    /// N, R, V). A wellness app capped at N never sees restricted records.
+    #[arg(long, value_parser = parse_confidentiality)]
+    max_confidentiality: Option<Confidentiality>,
+    /// A sensitivity category id (e.g. mental-health) or ActCode code the app may ever be
+    /// granted; repeat for several. Without it: any the patient chooses.
+    #[arg(long = "allow-sensitivity")]
+    allow_sensitivity: Vec<String>,
+    /// The app may be granted no sensitive category at all.
+    #[arg(long, conflicts_with = "allow_sensitivity")]
+    no_sensitivity: bool,
 }
 
 #[derive(Subcommand)]
@@ -127,6 +147,35 @@ enum KeysCommand {
     /// Generate new keys that sign from now on; the old ones stay published until every
     /// token they signed has expired.
     Rotate,
+}
+
+fn parse_confidentiality(text: &str) -> Result<Confidentiality, String> {
+    Confidentiality::parse(&text.to_ascii_uppercase())
+        .ok_or_else(|| format!("{text:?} is not a v3-Confidentiality code (U, L, M, N, R, V)"))
+}
+
+/// Category ids become their codes; ActCode sensitivity codes stand for themselves.
+fn resolve_sensitivity(config: &Config, values: &[String]) -> Result<Vec<String>, String> {
+    let mut codes: Vec<String> = Vec::new();
+    for value in values {
+        let resolved = match config.category(value) {
+            Some(category) => category.codes.clone(),
+            None if labels::vocab::is_sensitivity(value) => vec![value.clone()],
+            None => {
+                let ids: Vec<&str> = config.categories.iter().map(|c| c.id.as_str()).collect();
+                return Err(format!(
+                    "{value:?} is neither a category ({}) nor a v3-ActCode sensitivity code",
+                    ids.join(", ")
+                ));
+            }
+        };
+        for code in resolved {
+            if !codes.contains(&code) {
+                codes.push(code);
+            }
+        }
+    }
+    Ok(codes)
 }
 
 pub async fn main() -> ExitCode {
@@ -233,6 +282,11 @@ async fn user_command(config: &Config, command: UserCommand, now: i64) -> Result
                 (secrets::random_token(), true)
             };
             let role = Role::parse(&add.role).unwrap_or(Role::Patient);
+            let clearance_sensitivity = if add.clearance_sensitivity.is_empty() {
+                None
+            } else {
+                Some(resolve_sensitivity(config, &add.clearance_sensitivity)?)
+            };
             let user = users::create_user(
                 store,
                 NewUser {
@@ -242,6 +296,8 @@ async fn user_command(config: &Config, command: UserCommand, now: i64) -> Result
                     fhir_user: add.fhir_user.as_deref(),
                     name: add.name.as_deref(),
                     email: add.email.as_deref(),
+                    clearance: add.clearance,
+                    clearance_sensitivity,
                 },
                 now,
             )
@@ -284,6 +340,13 @@ async fn client_command(config: &Config, command: ClientCommand, now: i64) -> Re
     let store = database.store.as_ref();
     match command {
         ClientCommand::Add(add) => {
+            let allowed_sensitivity = if add.no_sensitivity {
+                Some(Vec::new())
+            } else if add.allow_sensitivity.is_empty() {
+                None
+            } else {
+                Some(resolve_sensitivity(config, &add.allow_sensitivity)?)
+            };
             let registered = clients::register(
                 store,
                 NewClient {
@@ -292,6 +355,8 @@ async fn client_command(config: &Config, command: ClientCommand, now: i64) -> Re
                     confidential: add.confidential,
                     client_id: add.client_id.as_deref(),
                     id_token_alg: Alg::parse(&add.id_token_alg).unwrap_or(Alg::Rs256),
+                    max_confidentiality: add.max_confidentiality,
+                    allowed_sensitivity,
                 },
                 now,
             )

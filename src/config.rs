@@ -8,6 +8,8 @@ use std::path::Path;
 use serde::Deserialize;
 use url::Url;
 
+use crate::labels::categories::{self, Category, default_categories};
+
 /// Every setting, after layering. Durations are whole seconds.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -32,6 +34,8 @@ pub struct Config {
     pub database_acquire_timeout: u64,
     /// How many times the start tries to reach PostgreSQL (pauses double from 0.5 s to 10 s).
     pub database_connect_attempts: u32,
+    /// The patient-facing sensitivity categories of the consent page.
+    pub categories: Vec<Category>,
     /// Demo mode: seeds demo data and enables the `/demo` relying party pages.
     pub demo: bool,
 }
@@ -55,6 +59,7 @@ pub struct Settings {
     pub database_max_connections: Option<u32>,
     pub database_acquire_timeout: Option<u64>,
     pub database_connect_attempts: Option<u32>,
+    pub categories: Option<Vec<Category>>,
 }
 
 /// A configuration problem, worded for the operator.
@@ -106,6 +111,8 @@ impl Settings {
             database_max_connections: number(&lookup, "CLEARANCE_DATABASE_MAX_CONNECTIONS")?,
             database_acquire_timeout: number(&lookup, "CLEARANCE_DATABASE_ACQUIRE_TIMEOUT")?,
             database_connect_attempts: number(&lookup, "CLEARANCE_DATABASE_CONNECT_ATTEMPTS")?,
+            // Categories are structured; they are set in the TOML file only.
+            categories: None,
         })
     }
 
@@ -134,6 +141,7 @@ impl Settings {
             database_connect_attempts: over
                 .database_connect_attempts
                 .or(self.database_connect_attempts),
+            categories: over.categories.or(self.categories),
         }
     }
 }
@@ -198,8 +206,11 @@ impl Config {
             database_max_connections: s.database_max_connections.unwrap_or(10),
             database_acquire_timeout: s.database_acquire_timeout.unwrap_or(5),
             database_connect_attempts: s.database_connect_attempts.unwrap_or(10),
+            categories: s.categories.unwrap_or_else(default_categories),
             demo: false,
         };
+        categories::validate(&config.categories)
+            .map_err(|e| ConfigError(format!("categories: {e}")))?;
         config.validate_lifetimes()?;
         Ok(config)
     }
@@ -254,6 +265,10 @@ impl Config {
     /// Cookies get `Secure` when the issuer is served over https.
     pub fn secure_cookies(&self) -> bool {
         self.issuer.starts_with("https://")
+    }
+
+    pub fn category(&self, id: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.id == id)
     }
 
     pub fn endpoint(&self, path: &str) -> String {

@@ -4,12 +4,16 @@
 use crate::config::Config;
 use crate::flow::clients::{self, NewClient};
 use crate::flow::users::{self, NewUser};
+use crate::labels::Confidentiality;
 use crate::store::{Role, Store, StoreError};
 use crate::tokens::Alg;
 
 pub const DEMO_CLIENT_ID: &str = "demo-app";
+/// A second demo app, registered with a label ceiling: it never sees sensitive records.
+pub const WELLNESS_CLIENT_ID: &str = "wellness-app";
 
-/// The demo accounts: username, password, role, fhirUser, display name.
+/// The demo accounts: username, password, role, fhirUser, display name. Dr. Jones's
+/// clearance covers mental health and substance use only.
 pub const DEMO_USERS: [(&str, &str, Role, &str, &str); 3] = [
     (
         "alice",
@@ -59,25 +63,45 @@ pub async fn seed(store: &dyn Store, config: &Config, now: i64) -> Result<(), St
                 fhir_user: Some(fhir_user),
                 name: Some(name),
                 email: Some(&format!("{username}@demo.clearance.invalid")),
+                clearance: (role == Role::Practitioner).then_some(Confidentiality::R),
+                clearance_sensitivity: (role == Role::Practitioner).then(|| {
+                    ["BH", "MH", "PSY", "ETH", "SUD"]
+                        .map(str::to_owned)
+                        .to_vec()
+                }),
             },
             now,
         )
         .await
         .map_err(|e| e.to_string())?;
     }
-    let existing = store
-        .client_by_id(DEMO_CLIENT_ID)
-        .await
-        .map_err(|e: StoreError| e.to_string())?;
-    if existing.is_none() {
+    let apps = [
+        (DEMO_CLIENT_ID, "Demo Health App", None, None),
+        (
+            WELLNESS_CLIENT_ID,
+            "Wellness Tracker",
+            Some(Confidentiality::N),
+            Some(Vec::new()),
+        ),
+    ];
+    for (client_id, name, max_confidentiality, allowed_sensitivity) in apps {
+        let existing = store
+            .client_by_id(client_id)
+            .await
+            .map_err(|e: StoreError| e.to_string())?;
+        if existing.is_some() {
+            continue;
+        }
         clients::register(
             store,
             NewClient {
-                name: "Demo Health App",
+                name,
                 redirect_uris: &[demo_redirect_uri(config)],
                 confidential: false,
-                client_id: Some(DEMO_CLIENT_ID),
+                client_id: Some(client_id),
                 id_token_alg: Alg::Rs256,
+                max_confidentiality,
+                allowed_sensitivity,
             },
             now,
         )

@@ -79,8 +79,19 @@ async fn run_script(dir: &Path, args: Vec<String>) -> serde_json::Value {
     serde_json::from_str(stdout.lines().last().unwrap_or("")).expect("JSON result")
 }
 
+fn claims(jwt: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
 #[tokio::test]
-async fn a_patient_signs_in_and_consents_in_chromium() {
+async fn a_patient_signs_in_ticks_mental_health_and_the_tokens_carry_it() {
     let Some(dir) = tools_or_skip() else { return };
     let server = TestServer::start().await;
     let id = server.public_client.client_id.clone();
@@ -91,19 +102,20 @@ async fn a_patient_signs_in_and_consents_in_chromium() {
         &[("nonce", "browser-nonce")],
     );
 
-    let result = run_script(
-        &dir,
-        vec![
-            url,
-            REDIRECT_URI.into(),
-            "alice".into(),
-            PASSWORD.into(),
-            "Your email address".into(),
-        ],
-    )
-    .await;
+    let args = ["--untick", "Your email address", "--tick", "Mental health"];
+    let mut argv = vec![url, REDIRECT_URI.into(), "alice".into(), PASSWORD.into()];
+    argv.extend(args.iter().map(|s| s.to_string()));
+    let result = run_script(&dir, argv).await;
     assert_eq!(result["heading"], "Public App wants to access your account");
-    assert_eq!(result["checkboxes"], 4, "one checkbox per requested scope");
+    assert_eq!(
+        result["sensitive"], 6,
+        "one checkbox per sensitivity category"
+    );
+    assert_eq!(result["checkboxes"], 4 + 6, "and one per requested scope");
+    assert_eq!(
+        result["checked"], 4,
+        "scopes ticked, categories unticked by default"
+    );
     let back = result["redirect"].as_str().unwrap();
     assert_eq!(query_param(back, "state").as_deref(), Some("state-123"));
     assert_eq!(
@@ -130,4 +142,13 @@ async fn a_patient_signs_in_and_consents_in_chromium() {
         "the unticked scope is not granted"
     );
     assert!(body["refresh_token"].is_string());
+    let expected = serde_json::json!({"confidentiality": "R", "sensitivity": ["BH", "MH", "PSY"], "purpose_of_use": "PATRQT"});
+    assert_eq!(
+        claims(body["access_token"].as_str().unwrap())["security"],
+        expected
+    );
+    assert_eq!(
+        claims(body["id_token"].as_str().unwrap())["security"],
+        expected
+    );
 }

@@ -338,6 +338,8 @@ async fn two_instances_share_flows_races_and_keys() {
             fhir_user: Some("Patient/alice"),
             name: None,
             email: None,
+            clearance: None,
+            clearance_sensitivity: None,
         },
         0,
     )
@@ -351,6 +353,8 @@ async fn two_instances_share_flows_races_and_keys() {
             confidential: false,
             client_id: None,
             id_token_alg: Alg::Rs256,
+            max_confidentiality: None,
+            allowed_sensitivity: None,
         },
         0,
     )

@@ -22,6 +22,8 @@ fn user(id: &str, username: &str) -> User {
         name: None,
         email: None,
         created_at: NOW,
+        clearance_confidentiality: None,
+        clearance_sensitivity: None,
     }
 }
 
@@ -34,6 +36,8 @@ fn client(id: &str) -> Client {
         token_endpoint_auth_method: "none".into(),
         id_token_signed_response_alg: "RS256".into(),
         created_at: NOW,
+        max_confidentiality: None,
+        allowed_sensitivity: None,
     }
 }
 
@@ -47,6 +51,8 @@ fn grant(id: &str) -> Grant {
         auth_time: NOW,
         created_at: NOW,
         revoked_at: None,
+        security: r#"{"confidentiality":"N","sensitivity":[],"purpose_of_use":"PATRQT"}"#.into(),
+        categories: "[]".into(),
     }
 }
 
@@ -193,6 +199,7 @@ async fn requests_and_consent(store: Arc<dyn Store>) {
                 client_id: "c1".into(),
                 scope: scope.into(),
                 updated_at: NOW,
+                categories: "[]".into(),
             })
             .await
             .unwrap();

@@ -3,6 +3,7 @@
 use serde::Serialize;
 use url::Url;
 
+use crate::labels::Confidentiality;
 use crate::secrets;
 use crate::store::{AuthMethod, Client, Store, StoreError};
 use crate::tokens::Alg;
@@ -22,6 +23,10 @@ pub struct NewClient<'a> {
     /// Fixed id (demo data); a random one otherwise.
     pub client_id: Option<&'a str>,
     pub id_token_alg: Alg,
+    /// The label ceiling: highest confidentiality (`None`: no limit) ...
+    pub max_confidentiality: Option<Confidentiality>,
+    /// ... and the sensitivity codes it may ever see (`None`: no limit).
+    pub allowed_sensitivity: Option<Vec<String>>,
 }
 
 /// What registration returns; the secret exists only here, never in the database.
@@ -33,6 +38,10 @@ pub struct Registered {
     pub client_name: String,
     pub redirect_uris: Vec<String>,
     pub token_endpoint_auth_method: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_confidentiality: Option<Confidentiality>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_sensitivity: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for Registered {
@@ -106,6 +115,11 @@ pub async fn register(
         token_endpoint_auth_method: method.as_str().to_owned(),
         id_token_signed_response_alg: new.id_token_alg.name().to_owned(),
         created_at: now,
+        max_confidentiality: new.max_confidentiality.map(|c| c.code().to_owned()),
+        allowed_sensitivity: new
+            .allowed_sensitivity
+            .as_ref()
+            .map(|codes| serde_json::to_string(codes).unwrap_or_else(|_| "[]".into())),
     };
     store.insert_client(&client).await.map_err(|e| match e {
         StoreError::Conflict(_) => {
@@ -119,6 +133,8 @@ pub async fn register(
         client_name: client.name,
         redirect_uris: new.redirect_uris.to_vec(),
         token_endpoint_auth_method: method.as_str(),
+        max_confidentiality: new.max_confidentiality,
+        allowed_sensitivity: new.allowed_sensitivity,
     })
 }
 

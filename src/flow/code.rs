@@ -2,7 +2,7 @@
 //! the user's refusal.
 
 use crate::flow::authorize::{AuthorizationRequest, ErrorRedirect, redirect_url};
-use crate::scope::ScopeSet;
+use crate::flow::consent::Decision;
 use crate::secrets;
 use crate::services::Services;
 use crate::store::{AuthorizationCode, Consent, Grant, StoreResult};
@@ -15,10 +15,14 @@ pub async fn issue_code(
     request: &AuthorizationRequest,
     user_id: &str,
     auth_time: i64,
-    granted: &ScopeSet,
+    decision: &Decision,
     remember: bool,
 ) -> StoreResult<String> {
     let now = services.now();
+    let granted = &decision.scope;
+    let categories = serde_json::to_string(&decision.categories).unwrap_or_else(|_| "[]".into());
+    let security = serde_json::to_string(&decision.security)
+        .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
     if remember {
         services
             .store
@@ -27,6 +31,7 @@ pub async fn issue_code(
                 client_id: request.client_id.clone(),
                 scope: granted.to_string(),
                 updated_at: now,
+                categories: categories.clone(),
             })
             .await?;
     }
@@ -39,6 +44,8 @@ pub async fn issue_code(
         auth_time,
         created_at: now,
         revoked_at: None,
+        security,
+        categories,
     };
     let code = secrets::random_token();
     let row = AuthorizationCode {

@@ -4,6 +4,7 @@ pub mod authorize;
 pub mod client_auth;
 pub mod clients;
 pub mod code;
+pub mod consent;
 pub mod error;
 pub mod grant;
 pub mod userinfo;

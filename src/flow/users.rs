@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
+use crate::labels::Confidentiality;
 use crate::secrets;
 use crate::store::{Role, Store, StoreError, User};
 
@@ -44,6 +45,10 @@ pub struct NewUser<'a> {
     pub fhir_user: Option<&'a str>,
     pub name: Option<&'a str>,
     pub email: Option<&'a str>,
+    /// The operator's clearance for a practitioner; `None` means no limit.
+    pub clearance: Option<Confidentiality>,
+    /// Sensitivity codes the clearance allows; `None` means no limit.
+    pub clearance_sensitivity: Option<Vec<String>>,
 }
 
 pub async fn create_user(store: &dyn Store, new: NewUser<'_>, now: i64) -> Result<User, UserError> {
@@ -78,6 +83,11 @@ pub async fn create_user(store: &dyn Store, new: NewUser<'_>, now: i64) -> Resul
         name: new.name.map(str::to_owned),
         email: new.email.map(str::to_owned),
         created_at: now,
+        clearance_confidentiality: new.clearance.map(|c| c.code().to_owned()),
+        clearance_sensitivity: new
+            .clearance_sensitivity
+            .as_ref()
+            .map(|codes| serde_json::to_string(codes).unwrap_or_else(|_| "[]".into())),
     };
     store.insert_user(&user).await.map_err(|e| match e {
         StoreError::Conflict(_) => UserError::Invalid(format!("user {username:?} already exists")),

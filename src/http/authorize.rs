@@ -13,7 +13,7 @@ use tower_sessions::Session;
 use super::error::{error_page, unavailable_page};
 use super::{AppState, SIGNED_IN};
 use crate::flow::authorize::{self, AuthorizationRequest, AuthorizeError, Next, SignedIn};
-use crate::flow::code;
+use crate::flow::{code, consent};
 use crate::scope::ScopeSet;
 use crate::secrets;
 use crate::services::Services;
@@ -148,14 +148,18 @@ pub async fn proceed(
 ) -> Response {
     let outcome = async {
         let user = signed_in(services, session).await?;
-        let remembered = match &user {
-            Some(s) => services
-                .store
-                .consent(&s.user_id, &request.client_id)
-                .await?
-                .and_then(|c| ScopeSet::parse(&c.scope).ok()),
+        let consent = match &user {
+            Some(s) => {
+                services
+                    .store
+                    .consent(&s.user_id, &request.client_id)
+                    .await?
+            }
             None => None,
         };
+        let remembered = consent
+            .as_ref()
+            .and_then(|c| ScopeSet::parse(&c.scope).ok());
         let next = authorize::next_step(
             request_id,
             request,
@@ -167,14 +171,32 @@ pub async fn proceed(
             Next::SignIn => format!("/login?request={request_id}"),
             Next::Consent => format!("/consent?request={request_id}"),
             Next::IssueCode => {
+                // Remembered consent covers the request: the same categories apply again,
+                // under today's client ceiling and user clearance.
                 let s = user.as_ref().ok_or(StoreError::Corrupt("no user".into()))?;
+                let account = services.store.user_by_id(&s.user_id).await?;
+                let client = services.store.client_by_id(&request.client_id).await?;
+                let (Some(account), Some(client)) = (account, client) else {
+                    return Err(StoreError::Corrupt("user or client vanished".into()));
+                };
+                let chosen = consent
+                    .as_ref()
+                    .map(|c| c.category_ids())
+                    .unwrap_or_default();
+                let decision = consent::decide(
+                    &services.config,
+                    &client,
+                    &account,
+                    request.scope.clone(),
+                    &chosen,
+                );
                 code::issue_code(
                     services,
                     request_id,
                     request,
                     &s.user_id,
                     s.auth_time,
-                    &request.scope,
+                    &decision,
                     false,
                 )
                 .await?

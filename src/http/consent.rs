@@ -1,6 +1,6 @@
 //! The consent page: the app's name, every requested scope in plain words with a checkbox
-//! (ticked; the patient may grant less), Allow and Deny. The sensitivity choice joins this
-//! page with the security-label work; `templates/consent.html` has its place marked.
+//! (ticked; the patient may grant less), the sensitivity categories (unticked; the patient
+//! chooses what beyond normal records the app may see), Allow and Deny.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -14,9 +14,9 @@ use super::authorize::{
     RequestRef, expired_page, load_pending, parse_pairs, signed_in, valid_request_id,
 };
 use super::error::{error_page, unavailable_page};
-use super::pages::{ConsentPage, ScopeChoice};
+use super::pages::{CategoryChoice, ConsentPage, ScopeChoice};
 use super::{AppState, csrf};
-use crate::flow::code;
+use crate::flow::{code, consent};
 use crate::scope::ScopeSet;
 
 pub fn router() -> Router<AppState> {
@@ -101,12 +101,29 @@ async fn show(
             }
         })
         .collect();
+    // Pre-fill the sensitivity choice with what the user chose for this app before.
+    let previous = match services.store.consent(&user.id, &client.client_id).await {
+        Ok(c) => c.map(|c| c.category_ids()).unwrap_or_default(),
+        Err(_) => return unavailable_page(),
+    };
+    let (offered, excluded) = consent::offered_categories(&services.config, &client, &user);
+    let categories = offered
+        .iter()
+        .map(|c| CategoryChoice {
+            id: c.id.clone(),
+            label: c.label.clone(),
+            explanation: c.explanation.clone(),
+            checked: previous.contains(&c.id),
+        })
+        .collect();
     ConsentPage {
         csrf,
         request_id: id,
         client_name: client.name,
         username: user.username,
         scopes,
+        categories,
+        excluded: excluded.iter().map(|c| c.label.clone()).collect(),
     }
     .into_response()
 }
@@ -146,17 +163,28 @@ async fn decide(State(services): State<AppState>, session: Session, body: Bytes)
         .filter(|(k, _)| k == "scope")
         .map(|(_, v)| v.as_str())
         .collect();
+    let chosen: Vec<String> = form
+        .iter()
+        .filter(|(k, _)| k == "category")
+        .map(|(_, v)| v.clone())
+        .collect();
     // Granted is exactly what was asked and ticked: a form cannot add a scope.
     let granted: ScopeSet = request.scope.filter(|s| ticked.contains(&s));
     let result = if field("decision") == Some("allow") && !granted.is_empty() {
-        tracing::info!(target: "audit", event = "consent_given", client_id = %request.client_id, user_id = %user.user_id, scope = %granted);
+        let account = services.store.user_by_id(&user.user_id).await;
+        let client = services.store.client_by_id(&request.client_id).await;
+        let (Ok(Some(account)), Ok(Some(client))) = (account, client) else {
+            return unavailable_page();
+        };
+        let decision = consent::decide(&services.config, &client, &account, granted, &chosen);
+        tracing::info!(target: "audit", event = "consent_given", client_id = %request.client_id, user_id = %user.user_id, scope = %decision.scope, categories = ?decision.categories);
         code::issue_code(
             &services,
             &id,
             &request,
             &user.user_id,
             user.auth_time,
-            &granted,
+            &decision,
             true,
         )
         .await

@@ -39,6 +39,14 @@ pub struct ScopeChoice {
     pub detail: String,
 }
 
+/// One sensitivity category as the consent page offers it.
+pub struct CategoryChoice {
+    pub id: String,
+    pub label: String,
+    pub explanation: String,
+    pub checked: bool,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "consent.html")]
 pub struct ConsentPage {
@@ -47,6 +55,9 @@ pub struct ConsentPage {
     pub client_name: String,
     pub username: String,
     pub scopes: Vec<ScopeChoice>,
+    pub categories: Vec<CategoryChoice>,
+    /// Labels of the categories the app's ceiling (or the user's clearance) excludes.
+    pub excluded: Vec<String>,
 }
 
 #[derive(Template, WebTemplate)]

@@ -21,6 +21,8 @@ macro_rules! sql_store_impl {
                     .bind(&u.name)
                     .bind(&u.email)
                     .bind(u.created_at)
+                    .bind(&u.clearance_confidentiality)
+                    .bind(&u.clearance_sensitivity)
                     .execute(&self.pool)
                     .await?;
                 Ok(())
@@ -63,6 +65,8 @@ macro_rules! sql_store_impl {
                     .bind(&c.token_endpoint_auth_method)
                     .bind(&c.id_token_signed_response_alg)
                     .bind(c.created_at)
+                    .bind(&c.max_confidentiality)
+                    .bind(&c.allowed_sensitivity)
                     .execute(&self.pool)
                     .await?;
                 Ok(())
@@ -182,6 +186,7 @@ macro_rules! sql_store_impl {
                     .bind(&c.client_id)
                     .bind(&c.scope)
                     .bind(c.updated_at)
+                    .bind(&c.categories)
                     .execute(&self.pool)
                     .await?;
                 Ok(())
@@ -201,6 +206,8 @@ macro_rules! sql_store_impl {
                     .bind(&g.audience)
                     .bind(g.auth_time)
                     .bind(g.created_at)
+                    .bind(&g.security)
+                    .bind(&g.categories)
                     .execute(&mut *tx)
                     .await?;
                 sqlx::query(sql::INSERT_CODE)
@@ -325,6 +332,63 @@ macro_rules! sql_store_impl {
                     .fetch_one(&self.pool)
                     .await?;
                 Ok(n > 0)
+            }
+
+            async fn active_grants_of_user(&self, user_id: &str) -> StoreResult<Vec<Grant>> {
+                Ok(sqlx::query_as(sql::ACTIVE_GRANTS_OF_USER)
+                    .bind(user_id)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn revoke_client_grants(
+                &self,
+                user_id: &str,
+                client_id: &str,
+                now: i64,
+            ) -> StoreResult<u64> {
+                let mut tx = self.pool.begin().await?;
+                let revoked = sqlx::query(sql::REVOKE_CLIENT_GRANTS)
+                    .bind(user_id)
+                    .bind(client_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                sqlx::query(sql::DELETE_CONSENT)
+                    .bind(user_id)
+                    .bind(client_id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(revoked)
+            }
+
+            async fn narrow_client_grants(
+                &self,
+                user_id: &str,
+                client_id: &str,
+                security: &str,
+                categories: &str,
+                now: i64,
+            ) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(sql::NARROW_GRANTS)
+                    .bind(user_id)
+                    .bind(client_id)
+                    .bind(security)
+                    .bind(categories)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(sql::NARROW_CONSENT)
+                    .bind(user_id)
+                    .bind(client_id)
+                    .bind(categories)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn purge_expired(&self, now: i64) -> StoreResult<u64> {

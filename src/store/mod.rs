@@ -142,6 +142,27 @@ pub trait Store: Send + Sync + 'static {
     /// Is the access token with this `jti` recorded, unexpired, and its grant not revoked?
     async fn access_token_active(&self, jti: &str, now: i64) -> StoreResult<bool>;
 
+    /// The user's grants that are not revoked, newest first.
+    async fn active_grants_of_user(&self, user_id: &str) -> StoreResult<Vec<Grant>>;
+    /// Ends every grant of the user for the client and forgets the consent, in one
+    /// transaction: its refresh tokens and recorded access tokens stop working at once.
+    async fn revoke_client_grants(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: i64,
+    ) -> StoreResult<u64>;
+    /// Replaces the `security` claim (and its categories) of the user's active grants for the
+    /// client, and of the remembered consent. The caller guarantees the new claim is narrower.
+    async fn narrow_client_grants(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        security: &str,
+        categories: &str,
+        now: i64,
+    ) -> StoreResult<()>;
+
     /// Deletes rows that can no longer be used: expired requests, codes, tokens.
     async fn purge_expired(&self, now: i64) -> StoreResult<u64>;
 }

@@ -4,6 +4,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::labels::vocab::{self, Confidentiality};
+use crate::labels::{Ceiling, SecurityClaim, Sensitivity};
+
 /// What a user is: the patient-facing and clinician-facing flows differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -42,11 +45,46 @@ pub struct User {
     pub name: Option<String>,
     pub email: Option<String>,
     pub created_at: i64,
+    /// The operator-set clearance: highest confidentiality (NULL: no limit) ...
+    pub clearance_confidentiality: Option<String>,
+    /// ... and the sensitivity codes (JSON array; NULL: no limit).
+    pub clearance_sensitivity: Option<String>,
 }
 
 impl User {
     pub fn role(&self) -> Role {
         Role::parse(&self.role).unwrap_or(Role::Patient)
+    }
+
+    /// The user's clearance as a ceiling on what their grants may carry.
+    pub fn clearance(&self) -> Ceiling {
+        ceiling(&self.clearance_confidentiality, &self.clearance_sensitivity)
+    }
+
+    /// The purpose of use of this user's grants: a patient's own request, or treatment.
+    pub fn purpose_of_use(&self) -> &'static str {
+        match self.role() {
+            Role::Patient => vocab::PATIENT_REQUESTED,
+            Role::Practitioner => vocab::TREATMENT,
+        }
+    }
+}
+
+/// A ceiling from stored columns; anything unreadable counts as the narrowest ceiling, so a
+/// damaged row can only withhold, never release.
+fn ceiling(confidentiality: &Option<String>, sensitivity: &Option<String>) -> Ceiling {
+    let unrestricted = Ceiling::unrestricted();
+    Ceiling {
+        confidentiality: match confidentiality {
+            None => unrestricted.confidentiality,
+            Some(c) => Confidentiality::parse(c).unwrap_or(Confidentiality::U),
+        },
+        sensitivity: match sensitivity {
+            None => Sensitivity::All,
+            Some(json) => serde_json::from_str::<Vec<String>>(json)
+                .map(Sensitivity::codes)
+                .unwrap_or_else(|_| Sensitivity::none()),
+        },
     }
 }
 
@@ -101,6 +139,10 @@ pub struct Client {
     /// `RS256` (the default, OIDC Core §15.1) or `ES256`.
     pub id_token_signed_response_alg: String,
     pub created_at: i64,
+    /// The label ceiling set by the operator: highest confidentiality (NULL: no limit) ...
+    pub max_confidentiality: Option<String>,
+    /// ... and the allowed sensitivity codes (JSON array; NULL: no limit).
+    pub allowed_sensitivity: Option<String>,
 }
 
 impl Client {
@@ -114,6 +156,11 @@ impl Client {
 
     pub fn is_public(&self) -> bool {
         self.secret_hash.is_none()
+    }
+
+    /// The label ceiling of this client.
+    pub fn ceiling(&self) -> Ceiling {
+        ceiling(&self.max_confidentiality, &self.allowed_sensitivity)
     }
 }
 
@@ -169,6 +216,14 @@ pub struct Consent {
     /// The scopes the user allowed this client.
     pub scope: String,
     pub updated_at: i64,
+    /// JSON array of the sensitivity category ids the user chose.
+    pub categories: String,
+}
+
+impl Consent {
+    pub fn category_ids(&self) -> Vec<String> {
+        serde_json::from_str(&self.categories).unwrap_or_default()
+    }
 }
 
 /// One authorization: what a user allowed a client, from the code it started to every
@@ -184,6 +239,25 @@ pub struct Grant {
     pub auth_time: i64,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    /// JSON of the effective `security` claim; it only narrows over the grant's life.
+    pub security: String,
+    /// JSON array of the category ids the claim came from.
+    pub categories: String,
+}
+
+impl Grant {
+    /// The grant's `security` claim. An unreadable value yields the narrowest claim.
+    pub fn security(&self) -> SecurityClaim {
+        serde_json::from_str(&self.security).unwrap_or_else(|_| SecurityClaim {
+            confidentiality: Confidentiality::U,
+            sensitivity: Vec::new(),
+            purpose_of_use: vocab::PATIENT_REQUESTED.to_owned(),
+        })
+    }
+
+    pub fn category_ids(&self) -> Vec<String> {
+        serde_json::from_str(&self.categories).unwrap_or_default()
+    }
 }
 
 #[derive(Clone, sqlx::FromRow)]

@@ -2,13 +2,13 @@
 
 pub const PING: &str = "SELECT 1";
 
-pub const INSERT_USER: &str = "INSERT INTO users (id, username, password_hash, role, fhir_user, name, email, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+pub const INSERT_USER: &str = "INSERT INTO users (id, username, password_hash, role, fhir_user, name, email, created_at, clearance_confidentiality, clearance_sensitivity) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 pub const USER_BY_USERNAME: &str = "SELECT * FROM users WHERE username = $1";
 pub const USER_BY_ID: &str = "SELECT * FROM users WHERE id = $1";
 pub const LIST_USERS: &str = "SELECT * FROM users ORDER BY username";
 pub const DELETE_USER: &str = "DELETE FROM users WHERE username = $1";
 
-pub const INSERT_CLIENT: &str = "INSERT INTO clients (client_id, name, redirect_uris, secret_hash, token_endpoint_auth_method, id_token_signed_response_alg, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+pub const INSERT_CLIENT: &str = "INSERT INTO clients (client_id, name, redirect_uris, secret_hash, token_endpoint_auth_method, id_token_signed_response_alg, created_at, max_confidentiality, allowed_sensitivity) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 pub const CLIENT_BY_ID: &str = "SELECT * FROM clients WHERE client_id = $1";
 pub const LIST_CLIENTS: &str = "SELECT * FROM clients ORDER BY created_at, client_id";
 pub const DELETE_CLIENT: &str = "DELETE FROM clients WHERE client_id = $1";
@@ -27,9 +27,16 @@ pub const REQUEST_BY_ID: &str =
 pub const DELETE_REQUEST: &str = "DELETE FROM authorization_requests WHERE id = $1";
 
 pub const CONSENT: &str = "SELECT * FROM consents WHERE user_id = $1 AND client_id = $2";
-pub const UPSERT_CONSENT: &str = "INSERT INTO consents (user_id, client_id, scope, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, updated_at = excluded.updated_at";
+pub const UPSERT_CONSENT: &str = "INSERT INTO consents (user_id, client_id, scope, updated_at, categories) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, updated_at = excluded.updated_at, categories = excluded.categories";
+pub const DELETE_CONSENT: &str = "DELETE FROM consents WHERE user_id = $1 AND client_id = $2";
+pub const NARROW_CONSENT: &str =
+    "UPDATE consents SET categories = $3, updated_at = $4 WHERE user_id = $1 AND client_id = $2";
 
-pub const INSERT_GRANT: &str = "INSERT INTO grants (id, user_id, client_id, scope, audience, auth_time, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)";
+pub const INSERT_GRANT: &str = "INSERT INTO grants (id, user_id, client_id, scope, audience, auth_time, created_at, revoked_at, security, categories) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9)";
+pub const ACTIVE_GRANTS_OF_USER: &str =
+    "SELECT * FROM grants WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id";
+pub const REVOKE_CLIENT_GRANTS: &str = "UPDATE grants SET revoked_at = $3 WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL";
+pub const NARROW_GRANTS: &str = "UPDATE grants SET security = $3, categories = $4 WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL";
 pub const GRANT_BY_ID: &str = "SELECT * FROM grants WHERE id = $1";
 pub const REVOKE_GRANT: &str =
     "UPDATE grants SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::TokenError;
 use super::keys::{Alg, KeyRing};
+use crate::labels::SecurityClaim;
 
 /// RFC 9068 §2.2 claims, plus the SMART context Clearance adds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -24,6 +25,9 @@ pub struct AccessTokenClaims {
     pub auth_time: i64,
     #[serde(rename = "fhirUser", skip_serializing_if = "Option::is_none")]
     pub fhir_user: Option<String>,
+    /// The patient's label choice, enforced by resource servers (PRODUCT.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security: Option<SecurityClaim>,
 }
 
 /// OIDC Core §2 ID token claims.
@@ -42,6 +46,9 @@ pub struct IdTokenClaims {
     pub azp: String,
     #[serde(rename = "fhirUser", skip_serializing_if = "Option::is_none")]
     pub fhir_user: Option<String>,
+    /// The same claim as in the access token, so the app learns what it was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security: Option<SecurityClaim>,
 }
 
 /// RFC 9068 §2.1: the `typ` header of a JWT access token.
@@ -146,6 +153,7 @@ mod tests {
             scope: "openid".into(),
             auth_time: 90,
             fhir_user: Some("Patient/1".into()),
+            security: None,
         }
     }
 

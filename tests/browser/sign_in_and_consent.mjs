@@ -1,10 +1,10 @@
 // Walks Clearance's sign-in and consent pages in headless Chromium, finding every element by
 // its accessible name (PRODUCT.md "The browser UI"). Called by tests/browser.rs with:
-//   node sign_in_and_consent.mjs <authorize-url> <redirect-uri-prefix> <username> <password> <untick-label|->
+//   node sign_in_and_consent.mjs <authorize-url> <redirect-uri-prefix> <username> <password> [--tick LABEL | --untick LABEL]...
 // Prints one JSON line: {"redirect": "<the URL the browser was sent back to>", ...}.
 import { chromium } from 'playwright-core';
 
-const [authorizeUrl, redirectPrefix, username, password, untick] = process.argv.slice(2);
+const [authorizeUrl, redirectPrefix, username, password, ...changes] = process.argv.slice(2);
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -22,8 +22,11 @@ try {
   await page.getByRole('button', { name: 'Allow' }).waitFor();
   result.heading = await page.getByRole('heading', { level: 1 }).innerText();
   result.checkboxes = await page.getByRole('checkbox').count();
-  if (untick && untick !== '-') {
-    await page.getByRole('checkbox', { name: untick }).uncheck();
+  result.checked = await page.getByRole('checkbox', { checked: true }).count();
+  result.sensitive = await page.getByRole('group', { name: 'Sensitive parts of your record' }).getByRole('checkbox').count();
+  for (let i = 0; i + 1 < changes.length; i += 2) {
+    const box = page.getByRole('checkbox', { name: changes[i + 1], exact: true });
+    if (changes[i] === '--tick') await box.check(); else await box.uncheck();
   }
   // The client's redirect URI is not a real server here: record where the browser is sent.
   const back = page.waitForRequest(request => request.url().startsWith(redirectPrefix));

@@ -127,6 +127,8 @@ impl TestServer {
                     fhir_user: Some(fhir_user),
                     name: Some("Test User"),
                     email: Some("test@example.org"),
+                    clearance: None,
+                    clearance_sensitivity: None,
                 },
                 now,
             )
@@ -165,6 +167,8 @@ pub async fn register(services: &Services, name: &str, confidential: bool) -> Re
             confidential,
             client_id: None,
             id_token_alg: Alg::Rs256,
+            max_confidentiality: None,
+            allowed_sensitivity: None,
         },
         services.now(),
     )

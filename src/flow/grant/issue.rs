@@ -58,6 +58,7 @@ pub async fn issue_tokens(
         .ok_or(OAuthError::invalid_grant("the user no longer exists"))?;
     let now = services.now();
     let ring = services.keys.current();
+    let security = Some(grant.security());
     let fhir_user = user
         .fhir_user
         .clone()
@@ -74,6 +75,7 @@ pub async fn issue_tokens(
         scope: scope.to_string(),
         auth_time: grant.auth_time,
         fhir_user: fhir_user.clone(),
+        security: security.clone(),
     };
     let access_token = sign(&ring, Alg::Rs256, ACCESS_TOKEN_TYPE, &access_claims)?;
     services
@@ -97,6 +99,7 @@ pub async fn issue_tokens(
             at_hash: secrets::left_half_hash(&access_token),
             azp: client.client_id.clone(),
             fhir_user,
+            security,
         };
         let alg = Alg::parse(&client.id_token_signed_response_alg).unwrap_or(Alg::Rs256);
         Some(sign(&ring, alg, "JWT", &claims)?)
