@@ -220,7 +220,7 @@ mod tests {
         let claim = effective_claim(&choice, &Ceiling::unrestricted(), &only_alcohol, "TREAT");
         assert_eq!(claim.sensitivity, ["ETHUD"], "SUD ∩ ETHUD = ETHUD");
         assert_eq!(claim.purpose_of_use, "TREAT");
-        assert!(only_alcohol.allows(&category("hiv")) == false);
+        assert!(!only_alcohol.allows(&category("hiv")));
     }
 
     #[test]
