@@ -58,6 +58,20 @@ enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Show patients' consent decisions (grants).
+    #[command(subcommand)]
+    Consent(ConsentCommand),
+}
+
+#[derive(Subcommand)]
+enum ConsentCommand {
+    /// List grants (newest first): id, user, app, scope, security claim, state.
+    List {
+        #[arg(long)]
+        username: Option<String>,
+    },
+    /// Print one grant as a FHIR R4 Consent resource (JSON).
+    Show { id: String },
 }
 
 #[derive(Subcommand)]
@@ -233,6 +247,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::User(command) => user_command(&config, command, now).await,
         Command::Client(command) => client_command(&config, command, now).await,
         Command::Keys(command) => keys_command(&config, command, now).await,
+        Command::Consent(command) => consent_command(&config, command).await,
     }
 }
 
@@ -247,7 +262,20 @@ fn print_demo_banner(config: &Config) {
     println!("Clearance demo is starting.");
     println!();
     println!("  Open        {}/demo", config.issuer);
-    println!("              (the demo app asks you to sign in and consent, then shows its tokens)");
+    println!(
+        "              (the demo app asks you to sign in and choose what it may see, then shows"
+    );
+    println!(
+        "               its tokens and which labelled sample records a FHIR server would release)"
+    );
+    println!(
+        "  Also        {}/demo?app=wellness   (an app capped at normal records)",
+        config.issuer
+    );
+    println!(
+        "              {}/account             (your apps: revoke, share less, export)",
+        config.issuer
+    );
     println!();
     println!("  Sign in as  username          password");
     for (username, password, role, fhir_user, _) in demo::DEMO_USERS {
@@ -384,6 +412,55 @@ async fn client_command(config: &Config, command: ClientCommand, now: i64) -> Re
                 return Err(format!("no client {client_id:?}"));
             }
             println!("{:#}", json!({"removed": client_id}));
+        }
+    }
+    Ok(())
+}
+
+async fn consent_command(config: &Config, command: ConsentCommand) -> Result<(), String> {
+    let database = app::open_database(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let store = database.store.as_ref();
+    match command {
+        ConsentCommand::List { username } => {
+            let grants = match username {
+                Some(name) => {
+                    let user = store
+                        .user_by_username(&name)
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .ok_or_else(|| format!("no user {name:?}"))?;
+                    store.grants_of_user(&user.id).await
+                }
+                None => store.list_grants().await,
+            }
+            .map_err(|e| e.to_string())?;
+            let list: Vec<_> = grants
+                .iter()
+                .map(|g| json!({"id": g.id, "user_id": g.user_id, "client_id": g.client_id, "scope": g.scope, "security": g.security(), "created_at": g.created_at, "state": if g.revoked_at.is_some() { "revoked" } else { "active" }}))
+                .collect();
+            println!("{:#}", json!(list));
+        }
+        ConsentCommand::Show { id } => {
+            let grant = store
+                .grant(&id)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no consent {id:?}"))?;
+            let user = store
+                .user_by_id(&grant.user_id)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or("the consent's user is gone")?;
+            let client = store
+                .client_by_id(&grant.client_id)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or("the consent's app is gone")?;
+            let resource =
+                crate::flow::consent_export::consent_resource(config, &grant, &user, &client);
+            println!("{resource:#}");
         }
     }
     Ok(())

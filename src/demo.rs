@@ -110,3 +110,16 @@ pub async fn seed(store: &dyn Store, config: &Config, now: i64) -> Result<(), St
     }
     Ok(())
 }
+
+/// Labelled sample records, so the demo can show which ones a token releases.
+/// (description, confidentiality code or none, sensitivity codes)
+pub const SAMPLE_RECORDS: [(&str, Option<&str>, &[&str]); 8] = [
+    ("Blood pressure 128/82 mmHg", None, &[]),
+    ("Seasonal allergy to pollen", Some("N"), &[]),
+    ("Depression, under treatment", Some("R"), &["PSY"]),
+    ("Alcohol use disorder, in remission", Some("R"), &["ETHUD"]),
+    ("HIV viral load test", Some("R"), &["HIV"]),
+    ("BRCA1 genetic test", Some("R"), &["GDIS"]),
+    ("Note about domestic violence", Some("R"), &["SDV"]),
+    ("Record under legal hold", Some("V"), &[]),
+];

@@ -194,18 +194,6 @@ async fn fhir_access_needs_a_known_aud() {
     assert_eq!(claims["aud"], fhir);
 }
 
-/// The claims of a JWT, without verification (the flow tests verify signatures).
-pub fn jwt_claims(token: &str) -> serde_json::Value {
-    use base64::Engine;
-    let payload = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap()
-}
-
 #[tokio::test]
 async fn authorization_by_post_and_unknown_parameters_work() {
     let server = TestServer::start().await;

@@ -117,17 +117,6 @@ async fn id_token_after(
     claims
 }
 
-fn jwt_claims(token: &str) -> serde_json::Value {
-    use base64::Engine;
-    let payload = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap()
-}
-
 #[tokio::test]
 async fn prompt_login_and_max_age_force_a_new_sign_in_with_a_later_auth_time() {
     let server = TestServer::start().await;

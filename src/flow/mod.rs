@@ -1,10 +1,12 @@
 //! The protocol, free of HTTP: plain values in, results out.
 
+pub mod account;
 pub mod authorize;
 pub mod client_auth;
 pub mod clients;
 pub mod code;
 pub mod consent;
+pub mod consent_export;
 pub mod error;
 pub mod grant;
 pub mod userinfo;

@@ -17,8 +17,9 @@ use tower_sessions::Session;
 
 use super::AppState;
 use super::error::{error_page, unavailable_page};
-use crate::demo::{DEMO_CLIENT_ID, demo_redirect_uri};
+use crate::demo::{DEMO_CLIENT_ID, SAMPLE_RECORDS, WELLNESS_CLIENT_ID, demo_redirect_uri};
 use crate::flow::grant::{self, TokenRequest};
+use crate::labels::{Label, SecurityClaim, may_release, vocab};
 use crate::secrets;
 
 const DEMO_RP: &str = "demo_rp";
@@ -27,6 +28,14 @@ const DEMO_RP: &str = "demo_rp";
 struct DemoRequest {
     verifier: String,
     state: String,
+    client_id: String,
+}
+
+/// A sample record and whether the token releases it.
+pub struct SampleView {
+    pub description: String,
+    pub labels: String,
+    pub released: bool,
 }
 
 #[derive(Template, WebTemplate)]
@@ -37,6 +46,12 @@ struct DemoPage {
     has_refresh_token: bool,
     id_token_claims: String,
     access_token_claims: String,
+    samples: Vec<SampleView>,
+}
+
+#[derive(Deserialize)]
+struct Start {
+    app: Option<String>,
 }
 
 pub fn router() -> Router<AppState> {
@@ -45,10 +60,19 @@ pub fn router() -> Router<AppState> {
         .route("/demo/callback", get(callback))
 }
 
-async fn start(State(services): State<AppState>, session: Session) -> Response {
+async fn start(
+    State(services): State<AppState>,
+    session: Session,
+    Query(start): Query<Start>,
+) -> Response {
+    let client_id = match start.app.as_deref() {
+        Some("wellness") => WELLNESS_CLIENT_ID,
+        _ => DEMO_CLIENT_ID,
+    };
     let request = DemoRequest {
         verifier: secrets::random_token(),
         state: secrets::random_id(),
+        client_id: client_id.to_owned(),
     };
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(request.verifier.as_bytes()));
     if session.insert(DEMO_RP, &request).await.is_err() {
@@ -60,7 +84,7 @@ async fn start(State(services): State<AppState>, session: Session) -> Response {
     };
     url.query_pairs_mut()
         .append_pair("response_type", "code")
-        .append_pair("client_id", DEMO_CLIENT_ID)
+        .append_pair("client_id", client_id)
         .append_pair("redirect_uri", &demo_redirect_uri(&services.config))
         .append_pair("scope", "openid profile fhirUser offline_access")
         .append_pair("state", &request.state)
@@ -110,7 +134,7 @@ async fn callback(
         ("code", code),
         ("redirect_uri", demo_redirect_uri(&services.config)),
         ("code_verifier", request.verifier),
-        ("client_id", DEMO_CLIENT_ID.to_owned()),
+        ("client_id", request.client_id),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -127,7 +151,42 @@ async fn callback(
         Ok(tokens) => tokens,
         Err(e) => return error_page(StatusCode::BAD_REQUEST, e.description),
     };
+    let claim: Option<SecurityClaim> =
+        serde_json::from_str::<serde_json::Value>(&pretty_claims(&tokens.access_token))
+            .ok()
+            .and_then(|claims| serde_json::from_value(claims["security"].clone()).ok());
+    let samples = SAMPLE_RECORDS
+        .iter()
+        .map(|(description, confidentiality, sensitivity)| {
+            let labels: Vec<Label> = confidentiality
+                .iter()
+                .map(|code| Label {
+                    system: vocab::CONFIDENTIALITY_SYSTEM,
+                    code,
+                })
+                .chain(sensitivity.iter().map(|code| Label {
+                    system: vocab::ACT_CODE_SYSTEM,
+                    code,
+                }))
+                .collect();
+            let text: Vec<&str> = confidentiality
+                .iter()
+                .chain(sensitivity.iter())
+                .copied()
+                .collect();
+            SampleView {
+                description: (*description).to_owned(),
+                labels: if text.is_empty() {
+                    "none".to_owned()
+                } else {
+                    text.join(", ")
+                },
+                released: claim.as_ref().is_some_and(|c| may_release(labels, c)),
+            }
+        })
+        .collect();
     DemoPage {
+        samples,
         scope: tokens.scope.clone(),
         expires_in: tokens.expires_in,
         has_refresh_token: tokens.refresh_token.is_some(),

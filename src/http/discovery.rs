@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use crate::config::Config;
+use crate::labels::Confidentiality;
+use crate::labels::vocab;
 use crate::scope::IDENTITY_SCOPES;
 use crate::tokens::Alg;
 
@@ -52,6 +54,45 @@ pub fn metadata(config: &Config) -> Value {
         "display_values_supported": ["page"],
         "ui_locales_supported": ["en"],
         "claim_types_supported": ["normal"],
+        SECURITY_LABELS_METADATA: security_label_profile(config),
+    })
+}
+
+/// The discovery key under which Clearance publishes its label vocabulary and claim
+/// profile. A URI names it, so it cannot collide with another extension (RFC 7519 §4.2
+/// spirit; SMART's rule for extension names); it is a name, not a document to fetch.
+pub const SECURITY_LABELS_METADATA: &str = "https://clearance.dev/ns/security-labels";
+
+/// How a resource server learns the rules from metadata: the claim, its code systems, the
+/// order and hierarchy, the release rule, and the consent page's categories.
+pub fn security_label_profile(config: &Config) -> Value {
+    let mut hierarchy = serde_json::Map::new();
+    let mut parents: Vec<&str> = vec![vocab::SENSITIVITY_ROOT];
+    parents.extend(vocab::SENSITIVITY.iter().map(|(c, _, _)| *c));
+    for parent in parents {
+        let children = vocab::sensitivity_children(parent);
+        if !children.is_empty() {
+            hierarchy.insert(parent.to_owned(), json!(children));
+        }
+    }
+    json!({
+        "claim": "security",
+        "in": ["access_token", "id_token", "introspection"],
+        "members": {
+            "confidentiality": {
+                "system": vocab::CONFIDENTIALITY_SYSTEM,
+                "order": Confidentiality::ALL.map(Confidentiality::code),
+                "untagged_resource": "N",
+            },
+            "sensitivity": {
+                "system": vocab::ACT_CODE_SYSTEM,
+                "valueset": vocab::SENSITIVITY_VALUE_SET,
+                "hierarchy": hierarchy,
+            },
+            "purpose_of_use": {"system": vocab::ACT_REASON_SYSTEM},
+        },
+        "release_rule": "Release a resource iff rank(highest meta.security confidentiality, N when absent) <= rank(security.confidentiality) and every v3-ActCode sensitivity code on it equals or descends from a code in security.sensitivity. Unknown codes and unknown systems withhold the resource; ActCode obligations and refrains, v3-ObservationValue and v3-ActReason codes do not restrict.",
+        "categories": config.categories,
     })
 }
 

@@ -9,7 +9,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::authorize::{RequestRef, load_pending, valid_request_id};
+use super::authorize::{load_pending, valid_request_id};
 use super::error::{error_page, unavailable_page};
 use super::pages::LoginPage;
 use super::{AppState, SIGNED_IN, csrf};
@@ -32,10 +32,16 @@ async fn client_name(services: &Services, request_id: &str) -> Option<String> {
     Some(client.name)
 }
 
+#[derive(Deserialize)]
+struct LoginQuery {
+    request: Option<String>,
+    next: Option<String>,
+}
+
 async fn show(
     State(services): State<AppState>,
     session: Session,
-    Query(r): Query<RequestRef>,
+    Query(r): Query<LoginQuery>,
 ) -> Response {
     let request_id = r
         .request
@@ -50,6 +56,7 @@ async fn show(
     };
     LoginPage {
         csrf,
+        next: next_page(r.next.as_deref()).0.to_owned(),
         client_name: client_name(&services, &request_id).await,
         request_id,
         username: hint,
@@ -64,6 +71,16 @@ struct SignInForm {
     password: Option<String>,
     csrf: Option<String>,
     request: Option<String>,
+    next: Option<String>,
+}
+
+/// After a sign-in that belongs to no authorization request: a fixed set of our own pages,
+/// never a URL taken from the request (no open redirect).
+fn next_page(next: Option<&str>) -> (&'static str, &'static str) {
+    match next {
+        Some("account") => ("account", "/account"),
+        _ => ("", "/"),
+    }
 }
 
 #[tracing::instrument(name = "sign_in", skip_all)]
@@ -95,6 +112,7 @@ async fn submit(
         };
         let page = LoginPage {
             csrf,
+            next: next_page(form.next.as_deref()).0.to_owned(),
             client_name: client_name(&services, &request_id).await,
             request_id,
             username,
@@ -112,7 +130,7 @@ async fn submit(
     }
     tracing::info!(target: "audit", event = "sign_in", user_id = %user.id);
     if request_id.is_empty() {
-        Redirect::to("/").into_response()
+        Redirect::to(next_page(form.next.as_deref()).1).into_response()
     } else {
         Redirect::to(&format!("/authorize/continue?request={request_id}")).into_response()
     }

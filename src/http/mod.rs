@@ -1,6 +1,7 @@
 //! HTTP: axum only. Each endpoint family has its own `router()`; this module merges them and
 //! adds the headers every response carries.
 
+mod account;
 mod assets;
 mod authorize;
 mod consent;
@@ -38,6 +39,7 @@ pub fn router(services: AppState) -> Router {
     Router::new()
         .merge(demo_pages)
         .merge(discovery::router())
+        .merge(account::router())
         .merge(authorize::router())
         .merge(login::router())
         .merge(consent::router())

@@ -26,6 +26,8 @@ pub struct ErrorPage {
 #[template(path = "login.html")]
 pub struct LoginPage {
     pub csrf: String,
+    /// Where to go after signing in without an authorization request: "" or "account".
+    pub next: String,
     pub request_id: String,
     pub username: String,
     pub error: Option<String>,
@@ -58,6 +60,33 @@ pub struct ConsentPage {
     pub categories: Vec<CategoryChoice>,
     /// Labels of the categories the app's ceiling (or the user's clearance) excludes.
     pub excluded: Vec<String>,
+}
+
+/// One allowed app on the account page.
+pub struct AppView {
+    pub client_id: String,
+    pub name: String,
+    pub since: String,
+    pub scopes: Vec<String>,
+    /// (category id, label) of the sensitive categories it may see.
+    pub shared: Vec<(String, String)>,
+    pub confidentiality: String,
+    pub grant_id: String,
+}
+
+pub struct HistoryEntry {
+    pub app: String,
+    pub allowed: String,
+    pub revoked: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "account.html")]
+pub struct AccountPage {
+    pub csrf: String,
+    pub username: String,
+    pub apps: Vec<AppView>,
+    pub history: Vec<HistoryEntry>,
 }
 
 #[derive(Template, WebTemplate)]

@@ -334,9 +334,15 @@ macro_rules! sql_store_impl {
                 Ok(n > 0)
             }
 
-            async fn active_grants_of_user(&self, user_id: &str) -> StoreResult<Vec<Grant>> {
-                Ok(sqlx::query_as(sql::ACTIVE_GRANTS_OF_USER)
+            async fn grants_of_user(&self, user_id: &str) -> StoreResult<Vec<Grant>> {
+                Ok(sqlx::query_as(sql::GRANTS_OF_USER)
                     .bind(user_id)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn list_grants(&self) -> StoreResult<Vec<Grant>> {
+                Ok(sqlx::query_as(sql::LIST_GRANTS)
                     .fetch_all(&self.pool)
                     .await?)
             }
@@ -364,30 +370,35 @@ macro_rules! sql_store_impl {
                 Ok(revoked)
             }
 
-            async fn narrow_client_grants(
+            async fn narrow_grant(
+                &self,
+                grant_id: &str,
+                security: &str,
+                categories: &str,
+            ) -> StoreResult<()> {
+                sqlx::query(sql::NARROW_GRANT)
+                    .bind(grant_id)
+                    .bind(security)
+                    .bind(categories)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn set_consent_categories(
                 &self,
                 user_id: &str,
                 client_id: &str,
-                security: &str,
                 categories: &str,
                 now: i64,
             ) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
-                sqlx::query(sql::NARROW_GRANTS)
-                    .bind(user_id)
-                    .bind(client_id)
-                    .bind(security)
-                    .bind(categories)
-                    .execute(&mut *tx)
-                    .await?;
                 sqlx::query(sql::NARROW_CONSENT)
                     .bind(user_id)
                     .bind(client_id)
                     .bind(categories)
                     .bind(now)
-                    .execute(&mut *tx)
+                    .execute(&self.pool)
                     .await?;
-                tx.commit().await?;
                 Ok(())
             }
 

@@ -142,8 +142,10 @@ pub trait Store: Send + Sync + 'static {
     /// Is the access token with this `jti` recorded, unexpired, and its grant not revoked?
     async fn access_token_active(&self, jti: &str, now: i64) -> StoreResult<bool>;
 
-    /// The user's grants that are not revoked, newest first.
-    async fn active_grants_of_user(&self, user_id: &str) -> StoreResult<Vec<Grant>>;
+    /// The user's grants, revoked ones included, newest first (at most 200).
+    async fn grants_of_user(&self, user_id: &str) -> StoreResult<Vec<Grant>>;
+    /// Every grant, newest first (at most 1000), for the operator.
+    async fn list_grants(&self) -> StoreResult<Vec<Grant>>;
     /// Ends every grant of the user for the client and forgets the consent, in one
     /// transaction: its refresh tokens and recorded access tokens stop working at once.
     async fn revoke_client_grants(
@@ -152,13 +154,19 @@ pub trait Store: Send + Sync + 'static {
         client_id: &str,
         now: i64,
     ) -> StoreResult<u64>;
-    /// Replaces the `security` claim (and its categories) of the user's active grants for the
-    /// client, and of the remembered consent. The caller guarantees the new claim is narrower.
-    async fn narrow_client_grants(
+    /// Replaces the `security` claim (and its categories) of an active grant. The caller
+    /// guarantees the new claim is within the old one: labels only narrow.
+    async fn narrow_grant(
+        &self,
+        grant_id: &str,
+        security: &str,
+        categories: &str,
+    ) -> StoreResult<()>;
+    /// Replaces the remembered category choice of a consent.
+    async fn set_consent_categories(
         &self,
         user_id: &str,
         client_id: &str,
-        security: &str,
         categories: &str,
         now: i64,
     ) -> StoreResult<()>;

@@ -33,10 +33,12 @@ pub const NARROW_CONSENT: &str =
     "UPDATE consents SET categories = $3, updated_at = $4 WHERE user_id = $1 AND client_id = $2";
 
 pub const INSERT_GRANT: &str = "INSERT INTO grants (id, user_id, client_id, scope, audience, auth_time, created_at, revoked_at, security, categories) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9)";
-pub const ACTIVE_GRANTS_OF_USER: &str =
-    "SELECT * FROM grants WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id";
+pub const GRANTS_OF_USER: &str =
+    "SELECT * FROM grants WHERE user_id = $1 ORDER BY created_at DESC, id LIMIT 200";
+pub const LIST_GRANTS: &str = "SELECT * FROM grants ORDER BY created_at DESC, id LIMIT 1000";
 pub const REVOKE_CLIENT_GRANTS: &str = "UPDATE grants SET revoked_at = $3 WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL";
-pub const NARROW_GRANTS: &str = "UPDATE grants SET security = $3, categories = $4 WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL";
+pub const NARROW_GRANT: &str =
+    "UPDATE grants SET security = $2, categories = $3 WHERE id = $1 AND revoked_at IS NULL";
 pub const GRANT_BY_ID: &str = "SELECT * FROM grants WHERE id = $1";
 pub const REVOKE_GRANT: &str =
     "UPDATE grants SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";

@@ -297,6 +297,18 @@ pub async fn authorize(
     username: &str,
     keep: Option<&[&str]>,
 ) -> Outcome {
+    authorize_with(browser, server, authorize_url, username, keep, &[]).await
+}
+
+/// Like `authorize`, choosing these sensitivity categories (by id) on the consent page.
+pub async fn authorize_with(
+    browser: &reqwest::Client,
+    server: &TestServer,
+    authorize_url: &str,
+    username: &str,
+    keep: Option<&[&str]>,
+    categories: &[&str],
+) -> Outcome {
     let (mut response, mut url) = follow(browser, server, authorize_url.to_owned()).await;
     loop {
         if response.status().is_redirection() {
@@ -322,6 +334,9 @@ pub async fn authorize(
                 if keep.is_none_or(|k| k.contains(&scope.as_str())) {
                     form.push(("scope".to_owned(), scope));
                 }
+            }
+            for category in categories {
+                form.push(("category".to_owned(), (*category).to_owned()));
             }
             let r = browser
                 .post(server.url("/consent"))
@@ -397,4 +412,58 @@ pub async fn code_for(server: &TestServer, client_id: &str, scope: &str) -> (Str
         .await
         .redirect();
     (query_param(&back, "code").expect("code"), verifier)
+}
+
+/// The claims of a JWT, without verification (the flow tests verify signatures).
+pub fn jwt_claims(token: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("JWT payload");
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .expect("base64url"),
+    )
+    .expect("JSON")
+}
+
+/// Exchanges a code for tokens as the public client `client_id`.
+pub async fn redeem(
+    server: &TestServer,
+    client_id: &str,
+    code: &str,
+    verifier: &str,
+) -> serde_json::Value {
+    let (status, _, body) = token_request(
+        server,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", verifier),
+            ("client_id", client_id),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// Refreshes as the public client `client_id`; returns (status, body).
+pub async fn refresh(
+    server: &TestServer,
+    client_id: &str,
+    token: &str,
+) -> (u16, serde_json::Value) {
+    let (status, _, body) = token_request(
+        server,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", token),
+            ("client_id", client_id),
+        ],
+        None,
+    )
+    .await;
+    (status, body)
 }

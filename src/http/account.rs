@@ -1,0 +1,211 @@
+//! The account page (`/account`, the SMART `management_endpoint`): the apps the user allowed,
+//! what each may see, Revoke, narrowing an app's labels, the FHIR Consent export, and the
+//! history of grants.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use tower_sessions::Session;
+
+use super::authorize::{parse_pairs, signed_in};
+use super::consent::describe;
+use super::error::{error_page, unavailable_page};
+use super::pages::{AccountPage, AppView, HistoryEntry};
+use super::{AppState, csrf};
+use crate::flow::account::{self, when};
+use crate::flow::consent_export::consent_resource;
+use crate::services::Services;
+use crate::store::User;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/account", get(show))
+        .route("/account/revoke", post(revoke))
+        .route("/account/narrow", post(narrow))
+        .route("/account/consent/{grant_id}", get(export))
+}
+
+/// The signed-in user, or the response that sends them to sign in first.
+async fn current_user(services: &Services, session: &Session) -> Result<User, Response> {
+    match signed_in(services, session).await {
+        Ok(Some(s)) => match services.store.user_by_id(&s.user_id).await {
+            Ok(Some(user)) => Ok(user),
+            Ok(None) => Err(Redirect::to("/login?next=account").into_response()),
+            Err(_) => Err(unavailable_page()),
+        },
+        Ok(None) => Err(Redirect::to("/login?next=account").into_response()),
+        Err(_) => Err(unavailable_page()),
+    }
+}
+
+async fn show(State(services): State<AppState>, session: Session) -> Response {
+    let user = match current_user(&services, &session).await {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let Ok((apps, grants)) = account::apps_of_user(&services, &user.id).await else {
+        return unavailable_page();
+    };
+    let Ok(csrf) = csrf::token(&session).await else {
+        return unavailable_page();
+    };
+    let config = &services.config;
+    let views = apps
+        .into_iter()
+        .map(|app| {
+            let security = app.grant.security();
+            let shared: Vec<(String, String)> = app
+                .grant
+                .category_ids()
+                .iter()
+                .filter_map(|id| config.category(id))
+                .map(|c| (c.id.clone(), c.label.clone()))
+                .collect();
+            AppView {
+                client_id: app.client.client_id.clone(),
+                name: app.client.name.clone(),
+                since: when(app.grant.created_at),
+                scopes: ScopeSetText::plain(&app.grant.scope),
+                shared,
+                confidentiality: format!(
+                    "{} ({})",
+                    security.confidentiality.display(),
+                    security.confidentiality.code()
+                ),
+                grant_id: app.grant.id.clone(),
+            }
+        })
+        .collect();
+    let mut names = std::collections::HashMap::new();
+    for g in &grants {
+        if !names.contains_key(&g.client_id)
+            && let Ok(Some(c)) = services.store.client_by_id(&g.client_id).await
+        {
+            names.insert(g.client_id.clone(), c.name);
+        }
+    }
+    let history = grants
+        .iter()
+        .map(|g| HistoryEntry {
+            app: names
+                .get(&g.client_id)
+                .cloned()
+                .unwrap_or_else(|| g.client_id.clone()),
+            allowed: when(g.created_at),
+            revoked: g.revoked_at.map(when),
+        })
+        .collect();
+    AccountPage {
+        csrf,
+        username: user.username,
+        apps: views,
+        history,
+    }
+    .into_response()
+}
+
+/// Plain-language titles of a stored scope string.
+struct ScopeSetText;
+
+impl ScopeSetText {
+    fn plain(scope: &str) -> Vec<String> {
+        scope
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(|s| describe(s).0)
+            .collect()
+    }
+}
+
+fn form_field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+async fn revoke(State(services): State<AppState>, session: Session, body: Bytes) -> Response {
+    let form = parse_pairs(&body);
+    if !csrf::check(&session, form_field(&form, "csrf")).await {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "The form expired. Please go back and try again.",
+        );
+    }
+    let user = match current_user(&services, &session).await {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let Some(client_id) = form_field(&form, "client_id") else {
+        return error_page(StatusCode::BAD_REQUEST, "No app was named.");
+    };
+    match account::revoke(&services, &user.id, client_id).await {
+        Ok(_) => Redirect::to("/account").into_response(),
+        Err(_) => unavailable_page(),
+    }
+}
+
+async fn narrow(State(services): State<AppState>, session: Session, body: Bytes) -> Response {
+    let form = parse_pairs(&body);
+    if !csrf::check(&session, form_field(&form, "csrf")).await {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "The form expired. Please go back and try again.",
+        );
+    }
+    let user = match current_user(&services, &session).await {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let Some(client_id) = form_field(&form, "client_id") else {
+        return error_page(StatusCode::BAD_REQUEST, "No app was named.");
+    };
+    let keep: Vec<String> = form
+        .iter()
+        .filter(|(k, _)| k == "category")
+        .map(|(_, v)| v.clone())
+        .collect();
+    match account::narrow(&services, &user, client_id, &keep).await {
+        Ok(_) => Redirect::to("/account").into_response(),
+        Err(_) => unavailable_page(),
+    }
+}
+
+/// The grant as a FHIR `Consent` resource, for the signed-in user's own grants only.
+async fn export(
+    State(services): State<AppState>,
+    session: Session,
+    Path(grant_id): Path<String>,
+) -> Response {
+    let user = match current_user(&services, &session).await {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let grant = match services.store.grant(&grant_id).await {
+        Ok(Some(g)) if g.user_id == user.id => g,
+        Ok(_) => {
+            return error_page(
+                StatusCode::NOT_FOUND,
+                "There is no such consent on your account.",
+            );
+        }
+        Err(_) => return unavailable_page(),
+    };
+    let Ok(Some(client)) = services.store.client_by_id(&grant.client_id).await else {
+        return unavailable_page();
+    };
+    let resource = consent_resource(&services.config, &grant, &user, &client);
+    (
+        [
+            (header::CONTENT_TYPE, "application/fhir+json"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"consent.json\"",
+            ),
+        ],
+        Json(resource),
+    )
+        .into_response()
+}
