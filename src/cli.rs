@@ -343,7 +343,7 @@ async fn user_command(config: &Config, command: UserCommand, now: i64) -> Result
             let users = store.list_users().await.map_err(|e| e.to_string())?;
             let list: Vec<_> = users
                 .iter()
-                .map(|u| json!({"id": u.id, "username": u.username, "role": u.role, "fhir_user": u.fhir_user, "name": u.name}))
+                .map(|u| json!({"id": u.id, "username": u.username, "role": u.role, "fhir_user": u.fhir_user, "name": u.name, "clearance": u.clearance_confidentiality, "clearance_sensitivity": u.clearance_sensitivity.as_deref().and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())}))
                 .collect();
             println!("{:#}", json!(list));
         }
@@ -399,7 +399,7 @@ async fn client_command(config: &Config, command: ClientCommand, now: i64) -> Re
             let clients = store.list_clients().await.map_err(|e| e.to_string())?;
             let list: Vec<_> = clients
                 .iter()
-                .map(|c| json!({"client_id": c.client_id, "client_name": c.name, "redirect_uris": c.redirect_uris(), "token_endpoint_auth_method": c.token_endpoint_auth_method}))
+                .map(|c| json!({"client_id": c.client_id, "client_name": c.name, "redirect_uris": c.redirect_uris(), "token_endpoint_auth_method": c.token_endpoint_auth_method, "max_confidentiality": c.max_confidentiality, "allowed_sensitivity": c.allowed_sensitivity.as_deref().and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())}))
                 .collect();
             println!("{:#}", json!(list));
         }

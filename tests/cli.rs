@@ -184,6 +184,106 @@ fn users_clients_and_keys_from_the_command_line() {
         1
     );
 
+    // Label ceilings and clearances, by category id or ActCode code.
+    let capped = json(&clearance(
+        &db,
+        &[
+            "client",
+            "add",
+            "--name",
+            "Wellness",
+            "--redirect-uri",
+            "https://w.example/cb",
+            "--max-confidentiality",
+            "N",
+            "--no-sensitivity",
+        ],
+        None,
+    ));
+    assert_eq!(capped["max_confidentiality"], "N");
+    assert_eq!(capped["allowed_sensitivity"], serde_json::json!([]));
+    let limited = json(&clearance(
+        &db,
+        &[
+            "client",
+            "add",
+            "--name",
+            "Therapy",
+            "--redirect-uri",
+            "https://t.example/cb",
+            "--max-confidentiality",
+            "r",
+            "--allow-sensitivity",
+            "mental-health",
+            "--allow-sensitivity",
+            "ETHUD",
+        ],
+        None,
+    ));
+    assert_eq!(
+        limited["allowed_sensitivity"],
+        serde_json::json!(["BH", "MH", "PSY", "ETHUD"])
+    );
+    let bad = clearance(
+        &db,
+        &[
+            "client",
+            "add",
+            "--name",
+            "X",
+            "--redirect-uri",
+            "https://x.example/cb",
+            "--allow-sensitivity",
+            "SUBSTANCE",
+        ],
+        None,
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("SUBSTANCE"));
+    let bad = clearance(
+        &db,
+        &[
+            "client",
+            "add",
+            "--name",
+            "X",
+            "--redirect-uri",
+            "https://x.example/cb",
+            "--max-confidentiality",
+            "Q",
+        ],
+        None,
+    );
+    assert!(!bad.status.success());
+    let doctor = json(&clearance(
+        &db,
+        &[
+            "user",
+            "add",
+            "--username",
+            "dr.who",
+            "--role",
+            "practitioner",
+            "--fhir-user",
+            "Practitioner/who",
+            "--clearance",
+            "R",
+            "--clearance-sensitivity",
+            "substance-use",
+        ],
+        None,
+    ));
+    assert_eq!(doctor["role"], "practitioner");
+    assert_eq!(
+        json(&clearance(&db, &["consent", "list"], None)),
+        serde_json::json!([])
+    );
+    assert!(
+        !clearance(&db, &["consent", "show", "nope"], None)
+            .status
+            .success()
+    );
+
     let keys = json(&clearance(&db, &["keys", "list"], None));
     assert_eq!(
         keys.as_array().unwrap().len(),

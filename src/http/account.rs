@@ -17,6 +17,7 @@ use super::pages::{AccountPage, AppView, HistoryEntry};
 use super::{AppState, csrf};
 use crate::flow::account::{self, when};
 use crate::flow::consent_export::consent_resource;
+use crate::labels::categories::join_in_sentence;
 use crate::services::Services;
 use crate::store::User;
 
@@ -57,19 +58,25 @@ async fn show(State(services): State<AppState>, session: Session) -> Response {
         .into_iter()
         .map(|app| {
             let security = app.grant.security();
-            let shared: Vec<(String, String)> = app
+            let categories: Vec<_> = app
                 .grant
                 .category_ids()
                 .iter()
                 .filter_map(|id| config.category(id))
+                .collect();
+            let shared = categories
+                .iter()
                 .map(|c| (c.id.clone(), c.label.clone()))
                 .collect();
+            let mut phrases = vec!["your normal health records".to_owned()];
+            phrases.extend(categories.iter().map(|c| c.in_sentence()));
             AppView {
                 client_id: app.client.client_id.clone(),
                 name: app.client.name.clone(),
                 since: when(app.grant.created_at),
                 scopes: ScopeSetText::plain(&app.grant.scope),
                 shared,
+                may_see: join_in_sentence(&phrases, "and"),
                 confidentiality: format!(
                     "{} ({})",
                     security.confidentiality.display(),

@@ -17,6 +17,7 @@ use super::error::{error_page, unavailable_page};
 use super::pages::{CategoryChoice, ConsentPage, ScopeChoice};
 use super::{AppState, csrf};
 use crate::flow::{code, consent};
+use crate::labels::categories::join_in_sentence;
 use crate::scope::ScopeSet;
 
 pub fn router() -> Router<AppState> {
@@ -123,7 +124,10 @@ async fn show(
         username: user.username,
         scopes,
         categories,
-        excluded: excluded.iter().map(|c| c.label.clone()).collect(),
+        excluded: join_in_sentence(
+            &excluded.iter().map(|c| c.in_sentence()).collect::<Vec<_>>(),
+            "or",
+        ),
     }
     .into_response()
 }

@@ -58,8 +58,8 @@ pub struct ConsentPage {
     pub username: String,
     pub scopes: Vec<ScopeChoice>,
     pub categories: Vec<CategoryChoice>,
-    /// Labels of the categories the app's ceiling (or the user's clearance) excludes.
-    pub excluded: Vec<String>,
+    /// The categories the app's ceiling (or the user's clearance) excludes, as a phrase.
+    pub excluded: String,
 }
 
 /// One allowed app on the account page.
@@ -70,6 +70,8 @@ pub struct AppView {
     pub scopes: Vec<String>,
     /// (category id, label) of the sensitive categories it may see.
     pub shared: Vec<(String, String)>,
+    /// What it may see, as a phrase: "your normal health records and HIV".
+    pub may_see: String,
     pub confidentiality: String,
     pub grant_id: String,
 }

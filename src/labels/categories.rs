@@ -18,6 +18,34 @@ pub struct Category {
     pub codes: Vec<String>,
 }
 
+impl Category {
+    /// The label inside a sentence: "mental health", but "HIV" stays as it is.
+    pub fn in_sentence(&self) -> String {
+        let first_word = self.label.split(' ').next().unwrap_or("");
+        if first_word.len() > 1
+            && first_word
+                .chars()
+                .all(|c| c.is_uppercase() || !c.is_alphabetic())
+        {
+            return self.label.clone();
+        }
+        let mut chars = self.label.chars();
+        match chars.next() {
+            Some(first) => first.to_lowercase().chain(chars).collect(),
+            None => String::new(),
+        }
+    }
+}
+
+/// "a", "a and b", "a, b and c".
+pub fn join_in_sentence(items: &[String], last_joiner: &str) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} {last_joiner} {last}", rest.join(", ")),
+    }
+}
+
 pub fn default_categories() -> Vec<Category> {
     let category = |id: &str, label: &str, explanation: &str, codes: &[&str]| Category {
         id: id.to_owned(),
@@ -114,6 +142,19 @@ mod tests {
         ] {
             assert!(labels.contains(&wanted), "{wanted}");
         }
+    }
+
+    #[test]
+    fn labels_read_well_inside_a_sentence() {
+        let defaults = default_categories();
+        let words: Vec<String> = defaults.iter().map(Category::in_sentence).collect();
+        assert_eq!(words[0], "mental health");
+        assert_eq!(words[2], "HIV");
+        assert_eq!(
+            join_in_sentence(&words[..3], "or"),
+            "mental health, substance use or HIV"
+        );
+        assert_eq!(join_in_sentence(&words[..1], "and"), "mental health");
     }
 
     #[test]
