@@ -61,6 +61,32 @@ enum Command {
     /// Show patients' consent decisions (grants).
     #[command(subcommand)]
     Consent(ConsentCommand),
+    /// The patient directory of the practitioner's patient picker.
+    #[command(subcommand)]
+    Patient(PatientCommand),
+}
+
+#[derive(Subcommand)]
+enum PatientCommand {
+    /// Add (or update) one patient.
+    Add {
+        /// The FHIR Patient id.
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        birth_date: Option<String>,
+        #[arg(long)]
+        gender: Option<String>,
+    },
+    /// Import the Patient resources of a FHIR Bundle (JSON file, or - for standard input).
+    Import { file: PathBuf },
+    /// List patients, optionally those whose name contains --name.
+    List {
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -152,6 +178,9 @@ struct ClientAdd {
     /// The app may be granted no sensitive category at all.
     #[arg(long, conflicts_with = "allow_sensitivity")]
     no_sensitivity: bool,
+    /// An EHR that may request SMART launch handles at POST /launch (needs --confidential).
+    #[arg(long, requires = "confidential")]
+    ehr_launcher: bool,
 }
 
 #[derive(Subcommand)]
@@ -248,6 +277,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Client(command) => client_command(&config, command, now).await,
         Command::Keys(command) => keys_command(&config, command, now).await,
         Command::Consent(command) => consent_command(&config, command).await,
+        Command::Patient(command) => patient_command(&config, command, now).await,
     }
 }
 
@@ -385,6 +415,7 @@ async fn client_command(config: &Config, command: ClientCommand, now: i64) -> Re
                     id_token_alg: Alg::parse(&add.id_token_alg).unwrap_or(Alg::Rs256),
                     max_confidentiality: add.max_confidentiality,
                     allowed_sensitivity,
+                    ehr_launcher: add.ehr_launcher,
                 },
                 now,
             )
@@ -412,6 +443,58 @@ async fn client_command(config: &Config, command: ClientCommand, now: i64) -> Re
                 return Err(format!("no client {client_id:?}"));
             }
             println!("{:#}", json!({"removed": client_id}));
+        }
+    }
+    Ok(())
+}
+
+async fn patient_command(config: &Config, command: PatientCommand, now: i64) -> Result<(), String> {
+    let database = app::open_database(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let store = database.store.as_ref();
+    match command {
+        PatientCommand::Add {
+            id,
+            name,
+            birth_date,
+            gender,
+        } => {
+            let patient = crate::flow::patients::new_patient(&id, &name, birth_date, gender, now)?;
+            store
+                .upsert_patient(&patient)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{:#}", json!({"id": patient.id, "name": patient.name}));
+        }
+        PatientCommand::Import { file } => {
+            let text = if file.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin()).map_err(|e| e.to_string())?
+            } else {
+                std::fs::read_to_string(&file)
+                    .map_err(|e| format!("cannot read {}: {e}", file.display()))?
+            };
+            let bundle: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| format!("not JSON: {e}"))?;
+            let patients = crate::flow::patients::from_bundle(&bundle, now)?;
+            for patient in &patients {
+                store
+                    .upsert_patient(patient)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            println!("{:#}", json!({"imported": patients.len()}));
+        }
+        PatientCommand::List { name } => {
+            let found = store
+                .search_patients(name.as_deref().unwrap_or(""), 1000)
+                .await
+                .map_err(|e| e.to_string())?;
+            let list: Vec<_> = found
+                .iter()
+                .map(|p| json!({"id": p.id, "name": p.name, "birth_date": p.birth_date, "gender": p.gender}))
+                .collect();
+            println!("{:#}", json!(list));
         }
     }
     Ok(())

@@ -102,14 +102,43 @@ pub async fn seed(store: &dyn Store, config: &Config, now: i64) -> Result<(), St
                 id_token_alg: Alg::Rs256,
                 max_confidentiality,
                 allowed_sensitivity,
+                ehr_launcher: false,
             },
             now,
         )
         .await
         .map_err(|e| e.to_string())?;
     }
+    for (id, name, birth_date, gender) in DEMO_PATIENTS {
+        if store
+            .patient(id)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_none()
+        {
+            let patient = crate::flow::patients::new_patient(
+                id,
+                name,
+                Some(birth_date.to_owned()),
+                Some(gender.to_owned()),
+                now,
+            )?;
+            store
+                .upsert_patient(&patient)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
     Ok(())
 }
+
+/// The demo patient directory, for Dr. Jones's patient picker.
+pub const DEMO_PATIENTS: [(&str, &str, &str, &str); 4] = [
+    ("alice", "Alice Example", "1980-04-12", "female"),
+    ("bob", "Bob Example", "1975-09-30", "male"),
+    ("carmen", "Carmen Ruiz", "1992-01-05", "female"),
+    ("dev", "Dev Patel", "2001-11-23", "male"),
+];
 
 /// Labelled sample records, so the demo can show which ones a token releases.
 /// (description, confidentiality code or none, sensitivity codes)

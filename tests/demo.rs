@@ -53,7 +53,11 @@ async fn demo_patient_walks_the_demo_app() {
 
     // The sample records: normal ones released, sensitive ones withheld (nothing was ticked).
     assert!(page.contains("Blood pressure"));
-    assert_eq!(page.matches("can see it").count(), 2, "untagged and N records only");
+    assert_eq!(
+        page.matches("can see it").count(),
+        2,
+        "untagged and N records only"
+    );
     assert_eq!(page.matches("withheld").count(), 6);
 
     // Without demo mode there are no demo pages.

@@ -55,6 +55,7 @@ async fn client_with_ceiling(
             id_token_alg: Alg::Rs256,
             max_confidentiality: max,
             allowed_sensitivity: allowed,
+            ehr_launcher: false,
         },
         server.services.now(),
     )

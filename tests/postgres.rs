@@ -355,6 +355,7 @@ async fn two_instances_share_flows_races_and_keys() {
             id_token_alg: Alg::Rs256,
             max_confidentiality: None,
             allowed_sensitivity: None,
+            ehr_launcher: false,
         },
         0,
     )

@@ -38,6 +38,7 @@ fn client(id: &str) -> Client {
         created_at: NOW,
         max_confidentiality: None,
         allowed_sensitivity: None,
+        ehr_launcher: 0,
     }
 }
 
@@ -53,6 +54,11 @@ fn grant(id: &str) -> Grant {
         revoked_at: None,
         security: r#"{"confidentiality":"N","sensitivity":[],"purpose_of_use":"PATRQT"}"#.into(),
         categories: "[]".into(),
+        patient: Some("p1".into()),
+        encounter: None,
+        fhir_context: "[]".into(),
+        need_patient_banner: Some(1),
+        intent: None,
     }
 }
 
@@ -332,6 +338,99 @@ async fn revocation_and_purge(store: Arc<dyn Store>) {
     store.ping().await.unwrap();
 }
 
+async fn patients_and_launches(store: Arc<dyn Store>) {
+    seeded(store.as_ref()).await;
+    for (id, name) in [
+        ("p1", "Ana Lopez"),
+        ("p2", "Ben Okafor"),
+        ("p3", "Anabel Smith"),
+    ] {
+        store
+            .upsert_patient(&Patient {
+                id: id.into(),
+                name: name.into(),
+                birth_date: None,
+                gender: None,
+                created_at: NOW,
+            })
+            .await
+            .unwrap();
+    }
+    store
+        .upsert_patient(&Patient {
+            id: "p2".into(),
+            name: "Ben O. Okafor".into(),
+            birth_date: Some("2000-01-01".into()),
+            gender: None,
+            created_at: NOW,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.count_patients().await.unwrap(),
+        3,
+        "an upsert does not duplicate"
+    );
+    let found: Vec<String> = store
+        .search_patients("ANA", 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(found, ["p1", "p3"]);
+    assert_eq!(
+        store.search_patients("%", 10).await.unwrap().len(),
+        3,
+        "wildcards in the query are literal-free"
+    );
+    assert_eq!(
+        store.patient("p2").await.unwrap().unwrap().name,
+        "Ben O. Okafor"
+    );
+
+    let launch = Launch {
+        launch_hash: "l1".into(),
+        issued_to: "c1".into(),
+        client_id: None,
+        patient: Some("p1".into()),
+        encounter: Some("e1".into()),
+        user_id: None,
+        fhir_context: "[]".into(),
+        need_patient_banner: 1,
+        intent: None,
+        created_at: NOW,
+        expires_at: NOW + 300,
+        used_at: None,
+    };
+    store.insert_launch(&launch).await.unwrap();
+    store
+        .insert_launch(&Launch {
+            launch_hash: "l2".into(),
+            ..launch.clone()
+        })
+        .await
+        .unwrap();
+    assert!(
+        store.spend_launch("l2", NOW + 300).await.unwrap().is_none(),
+        "expired"
+    );
+    let attempts: Vec<_> = (0..6)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.spend_launch("l1", NOW).await.unwrap() })
+        })
+        .collect();
+    let mut spent = 0;
+    for attempt in attempts {
+        if let Some(l) = attempt.await.unwrap() {
+            assert_eq!(l.encounter.as_deref(), Some("e1"));
+            spent += 1;
+        }
+    }
+    assert_eq!(spent, 1, "a launch handle works once");
+}
+
 async fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/store.db", dir.path().display());
@@ -380,6 +479,7 @@ macro_rules! contract {
 }
 
 contract!(
+    patients_and_launches,
     users_and_clients,
     signing_keys,
     requests_and_consent,

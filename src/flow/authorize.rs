@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::flow::launch::{self, LaunchContext};
 use crate::scope::{self, ScopeSet};
 use crate::secrets;
 use crate::services::Services;
@@ -28,6 +29,9 @@ pub struct AuthorizationRequest {
     pub hinted_subject: Option<String>,
     /// The audience of the tokens: the FHIR base URL named by `aud`/`resource`, or the issuer.
     pub audience: String,
+    /// The context of an EHR launch (`launch` parameter), resolved and spent at validation.
+    #[serde(default)]
+    pub launch: Option<LaunchContext>,
 }
 
 /// OIDC Core §3.1.2.1 `prompt`.
@@ -162,6 +166,12 @@ pub async fn validate(
         .transpose()
         .map_err(|_| fail("invalid_scope", "scope is malformed"))?
         .unwrap_or_default();
+    if requested.iter().any(scope::is_malformed_smart) {
+        return Err(fail(
+            "invalid_scope",
+            "a SMART scope is malformed (expected context/Type.cruds, letters in that order)",
+        ));
+    }
     let scope = requested.filter(scope::is_supported);
     if scope.is_empty() {
         return Err(fail("invalid_scope", "no requested scope is supported"));
@@ -235,6 +245,31 @@ pub async fn validate(
         }
     };
 
+    // SMART EHR launch: the `launch` handle pairs with the `launch` scope, is single use, and
+    // may be bound to a user, who must then be the one signed in.
+    let mut bound_user = None;
+    let launch = match get("launch") {
+        None if scope.contains("launch") => {
+            return Err(fail(
+                "invalid_request",
+                "the launch scope needs the launch parameter of an EHR launch",
+            ));
+        }
+        None => None,
+        Some(handle) => match launch::resolve(services, handle, &client.client_id).await? {
+            Some((context, user)) => {
+                bound_user = user;
+                Some(context)
+            }
+            None => {
+                return Err(fail(
+                    "invalid_request",
+                    "launch is unknown, expired or already used",
+                ));
+            }
+        },
+    };
+
     let hinted_subject = match get("id_token_hint") {
         None => None,
         Some(hint) => {
@@ -258,8 +293,9 @@ pub async fn validate(
         prompt,
         max_age,
         login_hint: get("login_hint").map(str::to_owned),
-        hinted_subject,
+        hinted_subject: hinted_subject.or(bound_user),
         audience,
+        launch,
     };
     Ok((request, client))
 }
@@ -388,6 +424,7 @@ mod tests {
             login_hint: None,
             hinted_subject: None,
             audience: "https://as.example".into(),
+            launch: None,
         }
     }
 

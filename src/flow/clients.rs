@@ -27,6 +27,8 @@ pub struct NewClient<'a> {
     pub max_confidentiality: Option<Confidentiality>,
     /// ... and the sensitivity codes it may ever see (`None`: no limit).
     pub allowed_sensitivity: Option<Vec<String>>,
+    /// An EHR that may request launch handles (`POST /launch`); confidential clients only.
+    pub ehr_launcher: bool,
 }
 
 /// What registration returns; the secret exists only here, never in the database.
@@ -83,6 +85,11 @@ pub async fn register(
     new: NewClient<'_>,
     now: i64,
 ) -> Result<Registered, ClientError> {
+    if new.ehr_launcher && !new.confidential {
+        return Err(ClientError::Invalid(
+            "an EHR launcher must be a confidential client".into(),
+        ));
+    }
     let name = new.name.trim();
     if name.is_empty() || name.len() > 200 {
         return Err(ClientError::Invalid(
@@ -120,6 +127,7 @@ pub async fn register(
             .allowed_sensitivity
             .as_ref()
             .map(|codes| serde_json::to_string(codes).unwrap_or_else(|_| "[]".into())),
+        ehr_launcher: i64::from(new.ehr_launcher),
     };
     store.insert_client(&client).await.map_err(|e| match e {
         StoreError::Conflict(_) => {

@@ -1,8 +1,9 @@
 //! Ending an authorization request: the grant and its single-use code (RFC 6749 §4.1.2), or
 //! the user's refusal.
 
-use crate::flow::authorize::{AuthorizationRequest, ErrorRedirect, redirect_url};
+use crate::flow::authorize::{AuthorizationRequest, ErrorRedirect, SignedIn, redirect_url};
 use crate::flow::consent::Decision;
+use crate::flow::launch::LaunchContext;
 use crate::secrets;
 use crate::services::Services;
 use crate::store::{AuthorizationCode, Consent, Grant, StoreResult};
@@ -13,12 +14,13 @@ pub async fn issue_code(
     services: &Services,
     request_id: &str,
     request: &AuthorizationRequest,
-    user_id: &str,
-    auth_time: i64,
+    signed_in: &SignedIn,
     decision: &Decision,
+    context: &LaunchContext,
     remember: bool,
 ) -> StoreResult<String> {
     let now = services.now();
+    let (user_id, auth_time) = (signed_in.user_id.as_str(), signed_in.auth_time);
     let granted = &decision.scope;
     let categories = serde_json::to_string(&decision.categories).unwrap_or_else(|_| "[]".into());
     let security = serde_json::to_string(&decision.security)
@@ -46,6 +48,11 @@ pub async fn issue_code(
         revoked_at: None,
         security,
         categories,
+        patient: context.patient.clone(),
+        encounter: context.encounter.clone(),
+        fhir_context: serde_json::to_string(&context.fhir_context).unwrap_or_else(|_| "[]".into()),
+        need_patient_banner: context.need_patient_banner.map(i64::from),
+        intent: context.intent.clone(),
     };
     let code = secrets::random_token();
     let row = AuthorizationCode {

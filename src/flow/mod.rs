@@ -9,6 +9,9 @@ pub mod consent;
 pub mod consent_export;
 pub mod error;
 pub mod grant;
+pub mod introspect;
+pub mod launch;
+pub mod patients;
 pub mod userinfo;
 pub mod users;
 

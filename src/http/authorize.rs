@@ -13,11 +13,12 @@ use tower_sessions::Session;
 use super::error::{error_page, unavailable_page};
 use super::{AppState, SIGNED_IN};
 use crate::flow::authorize::{self, AuthorizationRequest, AuthorizeError, Next, SignedIn};
+use crate::flow::launch::{self, LaunchContext};
 use crate::flow::{code, consent};
 use crate::scope::ScopeSet;
 use crate::secrets;
 use crate::services::Services;
-use crate::store::{PendingRequest, StoreError};
+use crate::store::{PendingRequest, Role, StoreError, User};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -167,18 +168,53 @@ pub async fn proceed(
             remembered.as_ref(),
             services.now(),
         );
-        let target = match next {
-            Next::SignIn => format!("/login?request={request_id}"),
-            Next::Consent => format!("/consent?request={request_id}"),
+        let (s, after_sign_in) = match (next, &user) {
+            (Next::SignIn, _) => return Ok(format!("/login?request={request_id}")),
+            (Next::Fail(error, description), _) => {
+                return code::refuse(services, request_id, request, error, description).await;
+            }
+            (next, Some(s)) => (s, next),
+            (_, None) => return Err(StoreError::Corrupt("no user".into())),
+        };
+        // Signed in: the patient in context comes before consent (SMART standalone launch).
+        let account = services
+            .store
+            .user_by_id(&s.user_id)
+            .await?
+            .ok_or(StoreError::Corrupt("user vanished".into()))?;
+        let context = match launch_context(session, request_id, request, &account).await {
+            PatientContext::Known(context) => context,
+            PatientContext::Pick if request.prompt.none => {
+                return code::refuse(
+                    services,
+                    request_id,
+                    request,
+                    "interaction_required",
+                    "a patient must be chosen",
+                )
+                .await;
+            }
+            PatientContext::Pick => return Ok(format!("/picker?request={request_id}")),
+            PatientContext::Unavailable => {
+                return code::refuse(
+                    services,
+                    request_id,
+                    request,
+                    "access_denied",
+                    "the signed-in user has no patient record",
+                )
+                .await;
+            }
+        };
+        match after_sign_in {
             Next::IssueCode => {
                 // Remembered consent covers the request: the same categories apply again,
                 // under today's client ceiling and user clearance.
-                let s = user.as_ref().ok_or(StoreError::Corrupt("no user".into()))?;
-                let account = services.store.user_by_id(&s.user_id).await?;
-                let client = services.store.client_by_id(&request.client_id).await?;
-                let (Some(account), Some(client)) = (account, client) else {
-                    return Err(StoreError::Corrupt("user or client vanished".into()));
-                };
+                let client = services
+                    .store
+                    .client_by_id(&request.client_id)
+                    .await?
+                    .ok_or(StoreError::Corrupt("client vanished".into()))?;
                 let chosen = consent
                     .as_ref()
                     .map(|c| c.category_ids())
@@ -190,27 +226,62 @@ pub async fn proceed(
                     request.scope.clone(),
                     &chosen,
                 );
-                code::issue_code(
-                    services,
-                    request_id,
-                    request,
-                    &s.user_id,
-                    s.auth_time,
-                    &decision,
-                    false,
-                )
-                .await?
+                code::issue_code(services, request_id, request, s, &decision, &context, false).await
             }
-            Next::Fail(error, description) => {
-                code::refuse(services, request_id, request, error, description).await?
-            }
-        };
-        Ok::<_, StoreError>(target)
+            _ => Ok(format!("/consent?request={request_id}")),
+        }
     }
     .await;
     match outcome {
         Ok(target) => Redirect::to(&target).into_response(),
         Err(_) => unavailable_page(),
+    }
+}
+
+/// Where the patient in context comes from, if one is needed.
+pub enum PatientContext {
+    Known(LaunchContext),
+    /// A practitioner must pick a patient first.
+    Pick,
+    /// A patient user without a patient record asked for patient context.
+    Unavailable,
+}
+
+/// Session key of the patient a practitioner picked for a pending request.
+pub fn picked_key(request_id: &str) -> String {
+    format!("picked:{request_id}")
+}
+
+/// The launch context to issue the code with: an EHR launch's, or (when patient context is
+/// needed) the patient user's own record, or the practitioner's pick.
+pub async fn launch_context(
+    session: &Session,
+    request_id: &str,
+    request: &AuthorizationRequest,
+    user: &User,
+) -> PatientContext {
+    let mut context = request.launch.clone().unwrap_or_default();
+    if context.patient.is_some() || !launch::needs_patient(&request.scope) {
+        return PatientContext::Known(context);
+    }
+    if let Some(own) = launch::own_patient(user) {
+        context.patient = Some(own);
+        return PatientContext::Known(context);
+    }
+    if user.role() != Role::Practitioner {
+        return PatientContext::Unavailable;
+    }
+    match session
+        .get::<String>(&picked_key(request_id))
+        .await
+        .ok()
+        .flatten()
+    {
+        Some(patient) => {
+            context.patient = Some(patient);
+            PatientContext::Known(context)
+        }
+        None => PatientContext::Pick,
     }
 }
 

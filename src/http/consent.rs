@@ -11,14 +11,16 @@ use axum::routing::get;
 use tower_sessions::Session;
 
 use super::authorize::{
-    RequestRef, expired_page, load_pending, parse_pairs, signed_in, valid_request_id,
+    PatientContext, RequestRef, expired_page, launch_context, load_pending, parse_pairs, signed_in,
+    valid_request_id,
 };
 use super::error::{error_page, unavailable_page};
-use super::pages::{CategoryChoice, ConsentPage, ScopeChoice};
+use super::pages::{CategoryChoice, ConsentPage, GranularChoice, ScopeChoice};
 use super::{AppState, csrf};
 use crate::flow::{code, consent};
 use crate::labels::categories::join_in_sentence;
-use crate::scope::ScopeSet;
+use crate::scope::plain::{describe_smart, granular_alternatives};
+use crate::scope::{ScopeSet, SmartScope};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/consent", get(show).post(decide))
@@ -26,6 +28,9 @@ pub fn router() -> Router<AppState> {
 
 /// Plain words for a scope, for a patient rather than a developer.
 pub fn describe(scope: &str) -> (String, String) {
+    if let Some(smart) = SmartScope::parse(scope) {
+        return describe_smart(&smart);
+    }
     let (title, detail) = match scope {
         "openid" => (
             "Confirm who you are",
@@ -51,6 +56,14 @@ pub fn describe(scope: &str) -> (String, String) {
             "Your patient record",
             "The app is told which patient record to open.",
         ),
+        "launch/encounter" => (
+            "The current visit",
+            "The app is told which visit it was opened for.",
+        ),
+        "launch" => (
+            "Open from your health record",
+            "The app opens in the context your health record system gives it.",
+        ),
         other => {
             return (
                 other.to_owned(),
@@ -59,6 +72,13 @@ pub fn describe(scope: &str) -> (String, String) {
         }
     };
     (title.to_owned(), detail.to_owned())
+}
+
+/// The category-level alternatives the page offers for a scope (value, label).
+fn alternatives(scope: &str) -> Vec<(String, &'static str)> {
+    SmartScope::parse(scope)
+        .map(|s| granular_alternatives(&s))
+        .unwrap_or_default()
 }
 
 async fn show(
@@ -99,6 +119,13 @@ async fn show(
                 value: s.to_owned(),
                 title,
                 detail,
+                granular: alternatives(s)
+                    .into_iter()
+                    .map(|(value, label)| GranularChoice {
+                        value,
+                        label: label.to_owned(),
+                    })
+                    .collect(),
             }
         })
         .collect();
@@ -172,26 +199,38 @@ async fn decide(State(services): State<AppState>, session: Session, body: Bytes)
         .filter(|(k, _)| k == "category")
         .map(|(_, v)| v.clone())
         .collect();
-    // Granted is exactly what was asked and ticked: a form cannot add a scope.
-    let granted: ScopeSet = request.scope.filter(|s| ticked.contains(&s));
+    // Granted is exactly what was asked and ticked, plus the category-level scopes ticked in
+    // place of an unticked resource-level one: a form cannot add anything else.
+    let mut granted_text: Vec<String> = request
+        .scope
+        .filter(|s| ticked.contains(&s))
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    for value in form.iter().filter(|(k, _)| k == "granular").map(|(_, v)| v) {
+        let offered = request
+            .scope
+            .iter()
+            .filter(|s| !ticked.contains(s))
+            .any(|s| alternatives(s).iter().any(|(alt, _)| alt == value));
+        if offered && !granted_text.contains(value) {
+            granted_text.push(value.clone());
+        }
+    }
+    let granted = ScopeSet::parse(&granted_text.join(" ")).unwrap_or_default();
     let result = if field("decision") == Some("allow") && !granted.is_empty() {
         let account = services.store.user_by_id(&user.user_id).await;
         let client = services.store.client_by_id(&request.client_id).await;
         let (Ok(Some(account)), Ok(Some(client))) = (account, client) else {
             return unavailable_page();
         };
+        let context = match launch_context(&session, &id, &request, &account).await {
+            PatientContext::Known(context) => context,
+            _ => return Redirect::to(&format!("/picker?request={id}")).into_response(),
+        };
         let decision = consent::decide(&services.config, &client, &account, granted, &chosen);
         tracing::info!(target: "audit", event = "consent_given", client_id = %request.client_id, user_id = %user.user_id, scope = %decision.scope, categories = ?decision.categories);
-        code::issue_code(
-            &services,
-            &id,
-            &request,
-            &user.user_id,
-            user.auth_time,
-            &decision,
-            true,
-        )
-        .await
+        code::issue_code(&services, &id, &request, &user, &decision, &context, true).await
     } else {
         tracing::info!(target: "audit", event = "consent_denied", client_id = %request.client_id, user_id = %user.user_id);
         code::refuse(

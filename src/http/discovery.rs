@@ -12,7 +12,6 @@ use super::AppState;
 use crate::config::Config;
 use crate::labels::Confidentiality;
 use crate::labels::vocab;
-use crate::scope::IDENTITY_SCOPES;
 use crate::tokens::Alg;
 
 pub fn router() -> Router<AppState> {
@@ -35,7 +34,11 @@ pub fn metadata(config: &Config) -> Value {
         "token_endpoint": config.endpoint("/token"),
         "userinfo_endpoint": config.endpoint("/userinfo"),
         "jwks_uri": config.endpoint("/jwks"),
-        "scopes_supported": IDENTITY_SCOPES,
+        "introspection_endpoint": config.endpoint("/introspect"),
+        "revocation_endpoint": config.endpoint("/revoke"),
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "scopes_supported": super::smart::SCOPES,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
@@ -44,7 +47,7 @@ pub fn metadata(config: &Config) -> Value {
         "userinfo_signing_alg_values_supported": [],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "code_challenge_methods_supported": ["S256"],
-        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "name", "preferred_username", "email", "email_verified", "fhirUser"],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "name", "preferred_username", "email", "email_verified", "fhirUser", "profile", "security"],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
@@ -98,7 +101,10 @@ pub fn security_label_profile(config: &Config) -> Value {
 
 async fn openid_configuration(State(services): State<AppState>) -> impl IntoResponse {
     (
-        [(header::CACHE_CONTROL, "public, max-age=300")],
+        [
+            (header::CACHE_CONTROL, "public, max-age=300"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
         Json(metadata(&services.config)),
     )
 }
@@ -110,6 +116,7 @@ async fn jwks(State(services): State<AppState>) -> impl IntoResponse {
         [
             (header::CONTENT_TYPE, "application/jwk-set+json"),
             (header::CACHE_CONTROL, "public, max-age=60"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
         ],
         services.keys.current().jwks().to_string(),
     )

@@ -10,8 +10,12 @@ mod demo;
 mod discovery;
 mod error;
 mod health;
+mod introspect;
+mod launch;
 mod login;
 mod pages;
+mod picker;
+mod smart;
 mod token;
 mod userinfo;
 
@@ -39,10 +43,14 @@ pub fn router(services: AppState) -> Router {
     Router::new()
         .merge(demo_pages)
         .merge(discovery::router())
+        .merge(smart::router(&services.config))
+        .merge(introspect::router())
+        .merge(launch::router())
         .merge(account::router())
         .merge(authorize::router())
         .merge(login::router())
         .merge(consent::router())
+        .merge(picker::router())
         .merge(token::router())
         .merge(userinfo::router())
         .merge(health::router())

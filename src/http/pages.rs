@@ -39,6 +39,13 @@ pub struct ScopeChoice {
     pub value: String,
     pub title: String,
     pub detail: String,
+    /// Category-level scopes the patient may share instead (Condition, Observation).
+    pub granular: Vec<GranularChoice>,
+}
+
+pub struct GranularChoice {
+    pub value: String,
+    pub label: String,
 }
 
 /// One sensitivity category as the consent page offers it.
@@ -89,6 +96,23 @@ pub struct AccountPage {
     pub username: String,
     pub apps: Vec<AppView>,
     pub history: Vec<HistoryEntry>,
+}
+
+pub struct PatientChoice {
+    pub id: String,
+    pub name: String,
+    pub detail: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "picker.html")]
+pub struct PickerPage {
+    pub csrf: String,
+    pub request_id: String,
+    pub search: String,
+    /// The directory is long: a search box, and no list until a name is searched.
+    pub searchable: bool,
+    pub patients: Vec<PatientChoice>,
 }
 
 #[derive(Template, WebTemplate)]

@@ -3,19 +3,79 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
+use url::Url;
 
 use super::AppState;
 use super::authorize::parse_pairs;
 use super::error::oauth_error_response;
 use crate::flow::OAuthError;
 use crate::flow::grant::{self, TokenRequest};
+use crate::services::Services;
+use crate::store::Client;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/token", post(token))
+    Router::new().route("/token", post(token).options(preflight))
+}
+
+/// The origins (scheme://host:port) of a client's redirect URIs.
+fn origins_of(client: &Client) -> Vec<String> {
+    client
+        .redirect_uris()
+        .iter()
+        .filter_map(|u| Url::parse(u).ok())
+        .map(|u| u.origin().ascii_serialization())
+        .filter(|o| o != "null")
+        .collect()
+}
+
+/// SMART (Inferno "CORS on the token endpoint"): a public browser app may read the token
+/// response from the origins of its registered redirect URIs. Confidential clients get no
+/// CORS: their secrets do not belong in a browser.
+async fn cors_origin(
+    services: &Services,
+    origin: &str,
+    form: &[(String, String)],
+) -> Option<HeaderValue> {
+    let client_id = form
+        .iter()
+        .find(|(k, _)| k == "client_id")
+        .map(|(_, v)| v.as_str())?;
+    let client = services
+        .store
+        .client_by_id(client_id)
+        .await
+        .ok()
+        .flatten()?;
+    (client.is_public() && origins_of(&client).iter().any(|o| o == origin))
+        .then(|| HeaderValue::from_str(origin).ok())
+        .flatten()
+}
+
+/// CORS preflight. The answer to the POST itself decides whether the browser may read it.
+async fn preflight(headers: HeaderMap) -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let h = response.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("POST"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("content-type, authorization"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+        h.insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    response
 }
 
 #[tracing::instrument(name = "token", skip_all)]
@@ -28,12 +88,12 @@ async fn token(State(services): State<AppState>, headers: HeaderMap, body: Bytes
                 .to_ascii_lowercase()
                 .starts_with("application/x-www-form-urlencoded")
         });
+    let form = parse_pairs(&body);
     let mut response = if !is_form {
         oauth_error_response(&OAuthError::invalid_request(
             "the body must be application/x-www-form-urlencoded",
         ))
     } else {
-        let form = parse_pairs(&body);
         let authorization = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
@@ -49,8 +109,17 @@ async fn token(State(services): State<AppState>, headers: HeaderMap, body: Bytes
             }
         }
     };
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let allowed = match origin {
+        Some(origin) if is_form => cors_origin(&services, origin, &form).await,
+        _ => None,
+    };
     let h = response.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    if let Some(allowed) = allowed {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allowed);
+        h.insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
     response
 }

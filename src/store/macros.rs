@@ -67,6 +67,7 @@ macro_rules! sql_store_impl {
                     .bind(c.created_at)
                     .bind(&c.max_confidentiality)
                     .bind(&c.allowed_sensitivity)
+                    .bind(c.ehr_launcher)
                     .execute(&self.pool)
                     .await?;
                 Ok(())
@@ -208,6 +209,11 @@ macro_rules! sql_store_impl {
                     .bind(g.created_at)
                     .bind(&g.security)
                     .bind(&g.categories)
+                    .bind(&g.patient)
+                    .bind(&g.encounter)
+                    .bind(&g.fhir_context)
+                    .bind(g.need_patient_banner)
+                    .bind(&g.intent)
                     .execute(&mut *tx)
                     .await?;
                 sqlx::query(sql::INSERT_CODE)
@@ -402,8 +408,83 @@ macro_rules! sql_store_impl {
                 Ok(())
             }
 
+            async fn upsert_patient(&self, p: &Patient) -> StoreResult<()> {
+                sqlx::query(sql::UPSERT_PATIENT)
+                    .bind(&p.id)
+                    .bind(&p.name)
+                    .bind(&p.birth_date)
+                    .bind(&p.gender)
+                    .bind(p.created_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn patient(&self, id: &str) -> StoreResult<Option<Patient>> {
+                Ok(sqlx::query_as(sql::PATIENT_BY_ID)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn search_patients(&self, name: &str, limit: i64) -> StoreResult<Vec<Patient>> {
+                let escaped = name.to_lowercase().replace(['%', '_'], "");
+                Ok(sqlx::query_as(sql::SEARCH_PATIENTS)
+                    .bind(format!("%{escaped}%"))
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn count_patients(&self) -> StoreResult<i64> {
+                Ok(sqlx::query_scalar(sql::COUNT_PATIENTS)
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+
+            async fn insert_launch(&self, l: &Launch) -> StoreResult<()> {
+                sqlx::query(sql::INSERT_LAUNCH)
+                    .bind(&l.launch_hash)
+                    .bind(&l.issued_to)
+                    .bind(&l.client_id)
+                    .bind(&l.patient)
+                    .bind(&l.encounter)
+                    .bind(&l.user_id)
+                    .bind(&l.fhir_context)
+                    .bind(l.need_patient_banner)
+                    .bind(&l.intent)
+                    .bind(l.created_at)
+                    .bind(l.expires_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn spend_launch(
+                &self,
+                launch_hash: &str,
+                now: i64,
+            ) -> StoreResult<Option<Launch>> {
+                Ok(sqlx::query_as(sql::SPEND_LAUNCH)
+                    .bind(launch_hash)
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn access_token_grant(&self, jti: &str) -> StoreResult<Option<Grant>> {
+                Ok(sqlx::query_as(sql::ACCESS_GRANT)
+                    .bind(jti)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
             async fn purge_expired(&self, now: i64) -> StoreResult<u64> {
-                let mut total = 0;
+                let mut total = sqlx::query(sql::PURGE_LAUNCHES)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
                 for statement in sql::PURGE {
                     total += sqlx::query(statement)
                         .bind(now)

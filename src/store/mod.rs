@@ -139,6 +139,8 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
     ) -> StoreResult<Redemption<RefreshToken>>;
     async fn insert_access_token(&self, record: &AccessTokenRecord) -> StoreResult<()>;
+    /// The grant an access token was issued from.
+    async fn access_token_grant(&self, jti: &str) -> StoreResult<Option<Grant>>;
     /// Is the access token with this `jti` recorded, unexpired, and its grant not revoked?
     async fn access_token_active(&self, jti: &str, now: i64) -> StoreResult<bool>;
 
@@ -170,6 +172,18 @@ pub trait Store: Send + Sync + 'static {
         categories: &str,
         now: i64,
     ) -> StoreResult<()>;
+
+    // The patient directory (for the practitioner's patient picker).
+    async fn upsert_patient(&self, patient: &Patient) -> StoreResult<()>;
+    async fn patient(&self, id: &str) -> StoreResult<Option<Patient>>;
+    /// Patients whose name contains `name` (case-insensitive), by name, at most `limit`.
+    async fn search_patients(&self, name: &str, limit: i64) -> StoreResult<Vec<Patient>>;
+    async fn count_patients(&self) -> StoreResult<i64>;
+
+    // EHR launch handles.
+    async fn insert_launch(&self, launch: &Launch) -> StoreResult<()>;
+    /// Spends an unexpired, unused launch handle atomically; `None` if it cannot be used.
+    async fn spend_launch(&self, launch_hash: &str, now: i64) -> StoreResult<Option<Launch>>;
 
     /// Deletes rows that can no longer be used: expired requests, codes, tokens.
     async fn purge_expired(&self, now: i64) -> StoreResult<u64>;

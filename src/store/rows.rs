@@ -143,6 +143,8 @@ pub struct Client {
     pub max_confidentiality: Option<String>,
     /// ... and the allowed sensitivity codes (JSON array; NULL: no limit).
     pub allowed_sensitivity: Option<String>,
+    /// 1 when this (confidential) client is an EHR that may request launch handles.
+    pub ehr_launcher: i64,
 }
 
 impl Client {
@@ -243,6 +245,13 @@ pub struct Grant {
     pub security: String,
     /// JSON array of the category ids the claim came from.
     pub categories: String,
+    /// SMART launch context: the patient id, encounter id, `fhirContext` (JSON array),
+    /// `need_patient_banner` (0/1, NULL when not an EHR launch) and `intent`.
+    pub patient: Option<String>,
+    pub encounter: Option<String>,
+    pub fhir_context: String,
+    pub need_patient_banner: Option<i64>,
+    pub intent: Option<String>,
 }
 
 impl Grant {
@@ -305,4 +314,43 @@ pub struct AccessTokenRecord {
     pub jti: String,
     pub grant_id: String,
     pub expires_at: i64,
+}
+
+/// An entry of the patient directory, for the practitioner's patient picker.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Patient {
+    pub id: String,
+    pub name: String,
+    pub birth_date: Option<String>,
+    pub gender: Option<String>,
+    pub created_at: i64,
+}
+
+/// An EHR launch handle: single use, short-lived, bound to its context (SMART EHR launch).
+#[derive(Clone, sqlx::FromRow)]
+pub struct Launch {
+    pub launch_hash: String,
+    /// The EHR client that asked for it.
+    pub issued_to: String,
+    /// The app it is for, when the EHR named one.
+    pub client_id: Option<String>,
+    pub patient: Option<String>,
+    pub encounter: Option<String>,
+    /// The user it is bound to, when the EHR named one.
+    pub user_id: Option<String>,
+    pub fhir_context: String,
+    pub need_patient_banner: i64,
+    pub intent: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+impl fmt::Debug for Launch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Launch")
+            .field("issued_to", &self.issued_to)
+            .field("patient", &self.patient)
+            .finish_non_exhaustive()
+    }
 }

@@ -8,7 +8,7 @@ pub const USER_BY_ID: &str = "SELECT * FROM users WHERE id = $1";
 pub const LIST_USERS: &str = "SELECT * FROM users ORDER BY username";
 pub const DELETE_USER: &str = "DELETE FROM users WHERE username = $1";
 
-pub const INSERT_CLIENT: &str = "INSERT INTO clients (client_id, name, redirect_uris, secret_hash, token_endpoint_auth_method, id_token_signed_response_alg, created_at, max_confidentiality, allowed_sensitivity) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+pub const INSERT_CLIENT: &str = "INSERT INTO clients (client_id, name, redirect_uris, secret_hash, token_endpoint_auth_method, id_token_signed_response_alg, created_at, max_confidentiality, allowed_sensitivity, ehr_launcher) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 pub const CLIENT_BY_ID: &str = "SELECT * FROM clients WHERE client_id = $1";
 pub const LIST_CLIENTS: &str = "SELECT * FROM clients ORDER BY created_at, client_id";
 pub const DELETE_CLIENT: &str = "DELETE FROM clients WHERE client_id = $1";
@@ -32,7 +32,7 @@ pub const DELETE_CONSENT: &str = "DELETE FROM consents WHERE user_id = $1 AND cl
 pub const NARROW_CONSENT: &str =
     "UPDATE consents SET categories = $3, updated_at = $4 WHERE user_id = $1 AND client_id = $2";
 
-pub const INSERT_GRANT: &str = "INSERT INTO grants (id, user_id, client_id, scope, audience, auth_time, created_at, revoked_at, security, categories) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9)";
+pub const INSERT_GRANT: &str = "INSERT INTO grants (id, user_id, client_id, scope, audience, auth_time, created_at, revoked_at, security, categories, patient, encounter, fhir_context, need_patient_banner, intent) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, $11, $12, $13, $14)";
 pub const GRANTS_OF_USER: &str =
     "SELECT * FROM grants WHERE user_id = $1 ORDER BY created_at DESC, id LIMIT 200";
 pub const LIST_GRANTS: &str = "SELECT * FROM grants ORDER BY created_at DESC, id LIMIT 1000";
@@ -63,3 +63,17 @@ pub const PURGE: [&str; 4] = [
     "DELETE FROM refresh_tokens WHERE expires_at <= $1",
     "DELETE FROM access_tokens WHERE expires_at <= $1",
 ];
+
+pub const UPSERT_PATIENT: &str = "INSERT INTO patients (id, name, birth_date, gender, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET name = excluded.name, birth_date = excluded.birth_date, gender = excluded.gender";
+pub const PATIENT_BY_ID: &str = "SELECT * FROM patients WHERE id = $1";
+/// Case-insensitive substring search on the name; `$1` is already lower-cased with `%`s.
+pub const SEARCH_PATIENTS: &str =
+    "SELECT * FROM patients WHERE LOWER(name) LIKE $1 ORDER BY name, id LIMIT $2";
+pub const COUNT_PATIENTS: &str = "SELECT COUNT(*) FROM patients";
+
+pub const INSERT_LAUNCH: &str = "INSERT INTO launches (launch_hash, issued_to, client_id, patient, encounter, user_id, fhir_context, need_patient_banner, intent, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL)";
+/// The single atomic step that spends a launch handle.
+pub const SPEND_LAUNCH: &str = "UPDATE launches SET used_at = $2 WHERE launch_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING *";
+pub const PURGE_LAUNCHES: &str = "DELETE FROM launches WHERE expires_at <= $1";
+pub const ACCESS_GRANT: &str =
+    "SELECT g.* FROM grants g JOIN access_tokens a ON a.grant_id = g.id WHERE a.jti = $1";

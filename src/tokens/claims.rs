@@ -28,6 +28,11 @@ pub struct AccessTokenClaims {
     /// The patient's label choice, enforced by resource servers (PRODUCT.md).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub security: Option<SecurityClaim>,
+    /// SMART launch context: the patient and encounter the patient scopes are bound to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patient: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encounter: Option<String>,
 }
 
 /// OIDC Core §2 ID token claims.
@@ -49,6 +54,9 @@ pub struct IdTokenClaims {
     /// The same claim as in the access token, so the app learns what it was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub security: Option<SecurityClaim>,
+    /// SMART v1: `profile` carried the user's FHIR resource URL for `openid profile`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
 }
 
 /// RFC 9068 §2.1: the `typ` header of a JWT access token.
@@ -154,6 +162,8 @@ mod tests {
             auth_time: 90,
             fhir_user: Some("Patient/1".into()),
             security: None,
+            patient: None,
+            encounter: None,
         }
     }
 

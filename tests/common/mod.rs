@@ -169,6 +169,7 @@ pub async fn register(services: &Services, name: &str, confidential: bool) -> Re
             id_token_alg: Alg::Rs256,
             max_confidentiality: None,
             allowed_sensitivity: None,
+            ehr_launcher: false,
         },
         services.now(),
     )

@@ -23,6 +23,17 @@ pub struct TokenResponse {
     pub id_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// SMART launch context (app-launch.html, token response).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patient: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encounter: Option<String>,
+    #[serde(rename = "fhirContext", skip_serializing_if = "Vec::is_empty")]
+    pub fhir_context: Vec<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub need_patient_banner: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intent: Option<String>,
 }
 
 impl std::fmt::Debug for TokenResponse {
@@ -76,6 +87,8 @@ pub async fn issue_tokens(
         auth_time: grant.auth_time,
         fhir_user: fhir_user.clone(),
         security: security.clone(),
+        patient: grant.patient.clone(),
+        encounter: grant.encounter.clone(),
     };
     let access_token = sign(&ring, Alg::Rs256, ACCESS_TOKEN_TYPE, &access_claims)?;
     services
@@ -98,6 +111,10 @@ pub async fn issue_tokens(
             nonce: nonce.map(str::to_owned),
             at_hash: secrets::left_half_hash(&access_token),
             azp: client.client_id.clone(),
+            profile: user
+                .fhir_user
+                .clone()
+                .filter(|_| scope.contains(scope::PROFILE)),
             fhir_user,
             security,
         };
@@ -133,6 +150,11 @@ pub async fn issue_tokens(
         scope: scope.to_string(),
         id_token,
         refresh_token,
+        patient: grant.patient.clone(),
+        encounter: grant.encounter.clone(),
+        fhir_context: serde_json::from_str(&grant.fhir_context).unwrap_or_default(),
+        need_patient_banner: grant.need_patient_banner.map(|b| b == 1),
+        intent: grant.intent.clone(),
     })
 }
 

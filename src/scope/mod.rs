@@ -5,7 +5,12 @@
 //! meaning, so a `ScopeSet` keeps the first occurrence of each token in request order (so a
 //! response echoes what the client wrote).
 
+pub mod plain;
+pub mod smart;
+
 use std::fmt;
+
+pub use smart::SmartScope;
 
 /// Scopes Clearance understands by name. Others (SMART resource scopes, `launch/...`) are
 /// recognised by their shape in [`is_fhir_scope`].
@@ -71,11 +76,20 @@ impl ScopeSet {
     }
 }
 
-/// Is this a scope Clearance can grant? The identity scopes, plus SMART scopes, which are
-/// recognised here by shape (`launch`, `launch/...`, `patient|user|system/...`) and given
-/// their full grammar by the SMART work.
+/// Is this a scope Clearance can grant? The identity scopes, the launch context scopes, and
+/// well-formed SMART resource scopes.
 pub fn is_supported(scope: &str) -> bool {
-    IDENTITY_SCOPES.contains(&scope) || is_fhir_scope(scope)
+    IDENTITY_SCOPES.contains(&scope)
+        || smart::is_launch_scope(scope)
+        // system/ scopes belong to backend services (client_credentials), not a user's grant.
+        || SmartScope::parse(scope).is_some_and(|s| s.context != smart::Context::System)
+}
+
+/// A scope shaped like a SMART resource scope (`patient/`, `user/`, `system/`) that does not
+/// parse: refused with `invalid_scope` rather than silently reinterpreted or dropped.
+pub fn is_malformed_smart(scope: &str) -> bool {
+    (scope.starts_with("patient/") || scope.starts_with("user/") || scope.starts_with("system/"))
+        && SmartScope::parse(scope).is_none()
 }
 
 /// A scope that asks for FHIR access (resource data or launch context), for which the
@@ -149,6 +163,9 @@ mod tests {
         assert!(is_fhir_scope("launch"));
         assert!(!is_fhir_scope("openid"));
         assert!(is_supported("fhirUser"));
+        assert!(is_supported("patient/Observation.rs"));
+        assert!(!is_supported("patient/Observation.dus"));
+        assert!(is_malformed_smart("patient/Observation.dus"));
         assert!(!is_supported("admin"));
     }
 }

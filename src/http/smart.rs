@@ -1,0 +1,116 @@
+//! `/.well-known/smart-configuration` (SMART App Launch 2.2, conformance.html), at the root
+//! and under the path of each configured FHIR base served from this host. Always JSON,
+//! absolute URLs, open CORS; `capabilities` lists exactly what works.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use url::Url;
+
+use super::AppState;
+use super::discovery::{SECURITY_LABELS_METADATA, security_label_profile};
+use crate::config::Config;
+
+/// Every capability Clearance implements, and nothing else.
+pub const CAPABILITIES: &[&str] = &[
+    "launch-ehr",
+    "launch-standalone",
+    "authorize-post",
+    "client-public",
+    "client-confidential-symmetric",
+    "sso-openid-connect",
+    "context-banner",
+    "context-ehr-patient",
+    "context-ehr-encounter",
+    "context-standalone-patient",
+    "permission-offline",
+    "permission-patient",
+    "permission-user",
+    "permission-v1",
+    "permission-v2",
+];
+
+/// Scopes advertised (the server supports every one; the list is not exhaustive).
+pub const SCOPES: &[&str] = &[
+    "openid",
+    "fhirUser",
+    "profile",
+    "email",
+    "offline_access",
+    "launch",
+    "launch/patient",
+    "launch/encounter",
+    "patient/*.cruds",
+    "patient/*.rs",
+    "patient/*.read",
+    "patient/*.write",
+    "patient/*.*",
+    "user/*.cruds",
+    "user/*.rs",
+    "user/*.read",
+    "user/*.write",
+    "user/*.*",
+];
+
+pub fn router(config: &Config) -> Router<AppState> {
+    let mut router =
+        Router::new().route("/.well-known/smart-configuration", get(smart_configuration));
+    for path in fhir_base_paths(config) {
+        router = router.route(
+            &format!("{path}/.well-known/smart-configuration"),
+            get(smart_configuration),
+        );
+    }
+    router
+}
+
+/// Paths of the configured FHIR bases that live on the issuer's own origin.
+fn fhir_base_paths(config: &Config) -> Vec<String> {
+    let Ok(issuer) = Url::parse(&config.issuer) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<String> = config
+        .fhir_base_urls
+        .iter()
+        .filter_map(|b| Url::parse(b).ok())
+        .filter(|b| b.origin() == issuer.origin())
+        .map(|b| b.path().trim_end_matches('/').to_owned())
+        .filter(|p| !p.is_empty())
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+pub fn smart_metadata(config: &Config) -> Value {
+    json!({
+        "issuer": config.issuer,
+        "jwks_uri": config.endpoint("/jwks"),
+        "authorization_endpoint": config.endpoint("/authorize"),
+        "token_endpoint": config.endpoint("/token"),
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "scopes_supported": SCOPES,
+        "response_types_supported": ["code"],
+        "management_endpoint": config.endpoint("/account"),
+        "introspection_endpoint": config.endpoint("/introspect"),
+        "revocation_endpoint": config.endpoint("/revoke"),
+        "capabilities": CAPABILITIES,
+        "code_challenge_methods_supported": ["S256"],
+        SECURITY_LABELS_METADATA: security_label_profile(config),
+    })
+}
+
+async fn smart_configuration(State(services): State<AppState>) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        Json(smart_metadata(&services.config)),
+    )
+}
