@@ -152,3 +152,53 @@ async fn a_patient_signs_in_ticks_mental_health_and_the_tokens_carry_it() {
         expected
     );
 }
+
+#[tokio::test]
+async fn a_practitioner_picks_a_patient_and_shares_only_lab_results_in_chromium() {
+    let Some(dir) = tools_or_skip() else { return };
+    let server = TestServer::start().await;
+    let store = server.services.store.as_ref();
+    for (id, name) in [("p-carmen", "Carmen Ruiz"), ("p-dev", "Dev Patel")] {
+        store
+            .upsert_patient(
+                &clearance::flow::patients::new_patient(
+                    id,
+                    name,
+                    Some("1990-01-01".into()),
+                    None,
+                    0,
+                )
+                .unwrap(),
+            )
+            .await
+            .unwrap();
+    }
+    let id = server.public_client.client_id.clone();
+    let fhir = server.url("/fhir");
+    let (url, verifier) = authorize_url(
+        &server,
+        &id,
+        "launch/patient openid patient/Patient.rs patient/Observation.rs",
+        &[("aud", &fhir)],
+    );
+    let args = [
+        "--patient",
+        "Carmen Ruiz",
+        "--untick",
+        "See your test results, vital signs and other observations",
+        "--tick",
+        "Laboratory results",
+    ];
+    let mut argv = vec![url, REDIRECT_URI.into(), "dr.jones".into(), PASSWORD.into()];
+    argv.extend(args.iter().map(|s| s.to_string()));
+    let result = run_script(&dir, argv).await;
+    assert_eq!(result["picker"], 2, "one choice per patient");
+    let back = result["redirect"].as_str().unwrap();
+    let code = query_param(back, "code").expect("code");
+    let body = redeem(&server, &id, &code, &verifier).await;
+    assert_eq!(body["patient"], "p-carmen");
+    assert_eq!(
+        body["scope"],
+        "launch/patient openid patient/Patient.rs patient/Observation.rs?category=http://terminology.hl7.org/CodeSystem/observation-category|laboratory"
+    );
+}

@@ -1,6 +1,7 @@
 // Walks Clearance's sign-in and consent pages in headless Chromium, finding every element by
 // its accessible name (PRODUCT.md "The browser UI"). Called by tests/browser.rs with:
-//   node sign_in_and_consent.mjs <authorize-url> <redirect-uri-prefix> <username> <password> [--tick LABEL | --untick LABEL]...
+//   node sign_in_and_consent.mjs <authorize-url> <redirect-uri-prefix> <username> <password>
+//        [--patient NAME] [--tick LABEL | --untick LABEL]...
 // Prints one JSON line: {"redirect": "<the URL the browser was sent back to>", ...}.
 import { chromium } from 'playwright-core';
 
@@ -18,6 +19,16 @@ try {
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
+
+  const patientAt = changes.indexOf('--patient');
+  if (patientAt >= 0) {
+    // The practitioner's patient picker: one radio per patient, labelled with the name.
+    await page.getByRole('button', { name: 'Continue' }).waitFor();
+    result.picker = await page.getByRole('radio').count();
+    await page.getByRole('radio', { name: changes[patientAt + 1], exact: true }).check();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    changes.splice(patientAt, 2);
+  }
 
   await page.getByRole('button', { name: 'Allow' }).waitFor();
   result.heading = await page.getByRole('heading', { level: 1 }).innerText();
