@@ -14,6 +14,7 @@ use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::flow::jwks_fetch::JwksFetcher;
 use crate::http;
 use crate::services::Services;
 use crate::store::postgres::{PoolSettings, PostgresStore};
@@ -139,6 +140,7 @@ impl App {
             store: database.store,
             keys: Keys::new(ring),
             clock,
+            jwks_fetcher: JwksFetcher::new(),
         });
         let router = http::router(services.clone());
         let (router, cleanup) = match database.sessions {

@@ -146,6 +146,24 @@ enum ClientCommand {
         #[arg(long)]
         client_id: String,
     },
+    /// Pre-authorize system/ scopes for a backend service (none given: withdraw them).
+    SystemScopes {
+        #[arg(long)]
+        client_id: String,
+        #[arg(long = "system-scope")]
+        system_scopes: Vec<String>,
+    },
+    /// Issue a new client secret; the old one stops working at once.
+    RotateSecret {
+        #[arg(long)]
+        client_id: String,
+    },
+    /// Issue an initial access token for dynamic registration (RFC 7591 §3), single use.
+    Token {
+        /// Seconds until it expires.
+        #[arg(long, default_value_t = 86400)]
+        expires_in: i64,
+    },
 }
 
 #[derive(Args)]
@@ -153,7 +171,7 @@ struct ClientAdd {
     #[arg(long)]
     name: String,
     /// A redirect URI; repeat for several. Compared as exact strings.
-    #[arg(long = "redirect-uri", required = true)]
+    #[arg(long = "redirect-uri")]
     redirect_uris: Vec<String>,
     /// A public client (browser or native app): no secret, PKCE only. The default.
     #[arg(long, conflicts_with = "confidential")]
@@ -181,6 +199,18 @@ struct ClientAdd {
     /// An EHR that may request SMART launch handles at POST /launch (needs --confidential).
     #[arg(long, requires = "confidential")]
     ehr_launcher: bool,
+    /// A confidential asymmetric client (private_key_jwt) whose keys are published here.
+    #[arg(long, conflicts_with_all = ["confidential", "public", "jwks_file"])]
+    jwks_uri: Option<String>,
+    /// A confidential asymmetric client (private_key_jwt) with this JWKS (JSON file).
+    #[arg(long, conflicts_with_all = ["confidential", "public"])]
+    jwks_file: Option<PathBuf>,
+    /// A system/ scope pre-authorized for client_credentials (backend services); repeat.
+    #[arg(long = "system-scope")]
+    system_scopes: Vec<String>,
+    /// Allow client_credentials for a client-secret client (non-SMART use).
+    #[arg(long, requires = "confidential")]
+    client_credentials: bool,
 }
 
 #[derive(Subcommand)]
@@ -265,6 +295,10 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Serve => serve(config).await,
         Command::Demo => {
             config.demo = true;
+            // The demo is for trying things: anyone may register an app.
+            if std::env::var_os("CLEARANCE_REGISTRATION").is_none() {
+                config.registration = crate::config::RegistrationPolicy::Open;
+            }
             let database = app::open_database(&config)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -398,6 +432,13 @@ async fn client_command(config: &Config, command: ClientCommand, now: i64) -> Re
     let store = database.store.as_ref();
     match command {
         ClientCommand::Add(add) => {
+            let jwks = match &add.jwks_file {
+                Some(path) => Some(
+                    std::fs::read_to_string(path)
+                        .map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+                ),
+                None => None,
+            };
             let allowed_sensitivity = if add.no_sensitivity {
                 Some(Vec::new())
             } else if add.allow_sensitivity.is_empty() {
@@ -416,6 +457,10 @@ async fn client_command(config: &Config, command: ClientCommand, now: i64) -> Re
                     max_confidentiality: add.max_confidentiality,
                     allowed_sensitivity,
                     ehr_launcher: add.ehr_launcher,
+                    jwks,
+                    jwks_uri: add.jwks_uri.clone(),
+                    system_scopes: add.system_scopes.clone(),
+                    client_credentials: add.client_credentials,
                 },
                 now,
             )
@@ -430,7 +475,7 @@ async fn client_command(config: &Config, command: ClientCommand, now: i64) -> Re
             let clients = store.list_clients().await.map_err(|e| e.to_string())?;
             let list: Vec<_> = clients
                 .iter()
-                .map(|c| json!({"client_id": c.client_id, "client_name": c.name, "redirect_uris": c.redirect_uris(), "token_endpoint_auth_method": c.token_endpoint_auth_method, "max_confidentiality": c.max_confidentiality, "allowed_sensitivity": c.allowed_sensitivity.as_deref().and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())}))
+                .map(|c| json!({"client_id": c.client_id, "client_name": c.name, "redirect_uris": c.redirect_uris(), "token_endpoint_auth_method": c.token_endpoint_auth_method, "grant_types": c.grant_types(), "jwks_uri": c.jwks_uri, "system_scopes": c.system_scopes, "max_confidentiality": c.max_confidentiality, "allowed_sensitivity": c.allowed_sensitivity.as_deref().and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())}))
                 .collect();
             println!("{:#}", json!(list));
         }
@@ -443,6 +488,41 @@ async fn client_command(config: &Config, command: ClientCommand, now: i64) -> Re
                 return Err(format!("no client {client_id:?}"));
             }
             println!("{:#}", json!({"removed": client_id}));
+        }
+        ClientCommand::SystemScopes {
+            client_id,
+            system_scopes,
+        } => {
+            clients::set_system_scopes(store, &client_id, &system_scopes)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "{:#}",
+                json!({"client_id": client_id, "system_scopes": system_scopes})
+            );
+        }
+        ClientCommand::RotateSecret { client_id } => {
+            let secret = clients::rotate_secret(store, &client_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "{:#}",
+                json!({"client_id": client_id, "client_secret": secret})
+            );
+        }
+        ClientCommand::Token { expires_in } => {
+            if expires_in <= 0 {
+                return Err("--expires-in must be positive".into());
+            }
+            let token = secrets::random_token();
+            store
+                .insert_initial_access_token(&secrets::hash_secret(&token), now, now + expires_in)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "{:#}",
+                json!({"initial_access_token": token, "expires_in": expires_in})
+            );
         }
     }
     Ok(())

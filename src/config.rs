@@ -36,8 +36,19 @@ pub struct Config {
     pub database_connect_attempts: u32,
     /// The patient-facing sensitivity categories of the consent page.
     pub categories: Vec<Category>,
+    /// Who may use dynamic client registration (RFC 7591).
+    pub registration: RegistrationPolicy,
     /// Demo mode: seeds demo data and enables the `/demo` relying party pages.
     pub demo: bool,
+}
+
+/// Dynamic client registration (RFC 7591 §3): open to anyone (demo, development), behind an
+/// initial access token the operator issues (the default), or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistrationPolicy {
+    Open,
+    InitialAccessToken,
+    Closed,
 }
 
 /// The part of the configuration an operator may set. Every field is optional: what is
@@ -60,6 +71,8 @@ pub struct Settings {
     pub database_acquire_timeout: Option<u64>,
     pub database_connect_attempts: Option<u32>,
     pub categories: Option<Vec<Category>>,
+    /// `open`, `token` (an initial access token from `clearance client token`) or `closed`.
+    pub registration: Option<String>,
 }
 
 /// A configuration problem, worded for the operator.
@@ -113,6 +126,7 @@ impl Settings {
             database_connect_attempts: number(&lookup, "CLEARANCE_DATABASE_CONNECT_ATTEMPTS")?,
             // Categories are structured; they are set in the TOML file only.
             categories: None,
+            registration: lookup("CLEARANCE_REGISTRATION"),
         })
     }
 
@@ -142,6 +156,7 @@ impl Settings {
                 .database_connect_attempts
                 .or(self.database_connect_attempts),
             categories: over.categories.or(self.categories),
+            registration: over.registration.or(self.registration),
         }
     }
 }
@@ -207,6 +222,16 @@ impl Config {
             database_acquire_timeout: s.database_acquire_timeout.unwrap_or(5),
             database_connect_attempts: s.database_connect_attempts.unwrap_or(10),
             categories: s.categories.unwrap_or_else(default_categories),
+            registration: match s.registration.as_deref().unwrap_or("token") {
+                "open" => RegistrationPolicy::Open,
+                "token" => RegistrationPolicy::InitialAccessToken,
+                "closed" => RegistrationPolicy::Closed,
+                other => {
+                    return Err(ConfigError(format!(
+                        "registration must be open, token or closed, got {other:?}"
+                    )));
+                }
+            },
             demo: false,
         };
         categories::validate(&config.categories)

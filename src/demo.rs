@@ -103,6 +103,7 @@ pub async fn seed(store: &dyn Store, config: &Config, now: i64) -> Result<(), St
                 max_confidentiality,
                 allowed_sensitivity,
                 ehr_launcher: false,
+                ..Default::default()
             },
             now,
         )

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::flow::jwks_fetch::JwksFetcher;
 use crate::store::Store;
 use crate::tokens::Keys;
 
@@ -13,6 +14,8 @@ pub struct Services {
     pub store: Arc<dyn Store>,
     pub keys: Keys,
     pub clock: Arc<dyn Clock>,
+    /// Clients' `jwks_uri` documents, cached as their headers allow.
+    pub jwks_fetcher: JwksFetcher,
 }
 
 impl Services {

@@ -56,6 +56,7 @@ async fn client_with_ceiling(
             max_confidentiality: max,
             allowed_sensitivity: allowed,
             ehr_launcher: false,
+            ..Default::default()
         },
         server.services.now(),
     )

@@ -356,6 +356,7 @@ async fn two_instances_share_flows_races_and_keys() {
             max_confidentiality: None,
             allowed_sensitivity: None,
             ehr_launcher: false,
+            ..Default::default()
         },
         0,
     )

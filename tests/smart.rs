@@ -100,9 +100,12 @@ async fn discovery_well_known_smart_configuration() {
         );
         assert_eq!(d["code_challenge_methods_supported"], json!(["S256"]));
         assert!(
-            d.get("registration_endpoint").is_none(),
-            "not advertised before it exists"
+            d["registration_endpoint"]
+                .as_str()
+                .unwrap()
+                .ends_with("/register")
         );
+        assert!(capabilities.contains(&"client-confidential-asymmetric"));
         assert_eq!(d["issuer"], server.issuer);
     }
     // Without an Accept header too.
@@ -438,6 +441,7 @@ async fn ehr_client(server: &TestServer) -> Registered {
             max_confidentiality: None,
             allowed_sensitivity: None,
             ehr_launcher: true,
+            ..Default::default()
         },
         server.services.now(),
     )

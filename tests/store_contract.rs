@@ -39,6 +39,12 @@ fn client(id: &str) -> Client {
         max_confidentiality: None,
         allowed_sensitivity: None,
         ehr_launcher: 0,
+        jwks: None,
+        jwks_uri: None,
+        grant_types: r#"["authorization_code","refresh_token"]"#.into(),
+        system_scopes: None,
+        registration_token_hash: None,
+        metadata: "{}".into(),
     }
 }
 
@@ -431,6 +437,80 @@ async fn patients_and_launches(store: Arc<dyn Store>) {
     assert_eq!(spent, 1, "a launch handle works once");
 }
 
+async fn client_updates_jtis_and_initial_tokens(store: Arc<dyn Store>) {
+    seeded(store.as_ref()).await;
+    let mut c = store.client_by_id("c1").await.unwrap().unwrap();
+    c.name = "Renamed".into();
+    c.system_scopes = Some("system/Observation.rs".into());
+    assert!(store.update_client(&c).await.unwrap());
+    let back = store.client_by_id("c1").await.unwrap().unwrap();
+    assert_eq!(
+        (back.name.as_str(), back.system_scopes.as_deref()),
+        ("Renamed", Some("system/Observation.rs"))
+    );
+    assert!(!store.update_client(&client("nope")).await.unwrap());
+
+    assert!(
+        store
+            .record_assertion_jti("c1", "j1", NOW + 300)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_assertion_jti("c1", "j1", NOW + 300)
+            .await
+            .unwrap(),
+        "a jti is accepted once"
+    );
+    assert!(
+        store
+            .record_assertion_jti("c2", "j1", NOW + 300)
+            .await
+            .unwrap(),
+        "per client"
+    );
+
+    store
+        .insert_initial_access_token("t1", NOW, NOW + 60)
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .spend_initial_access_token("t1", NOW + 60)
+            .await
+            .unwrap(),
+        "expired"
+    );
+    assert!(store.spend_initial_access_token("t1", NOW).await.unwrap());
+    assert!(
+        !store.spend_initial_access_token("t1", NOW).await.unwrap(),
+        "single use"
+    );
+
+    store
+        .insert_client_token("b1", "c1", NOW + 300)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .client_token_active("b1", NOW)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("c1")
+    );
+    store.revoke_client_token("b1", NOW).await.unwrap();
+    assert!(
+        store
+            .client_token_active("b1", NOW)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.purge_expired(NOW + 400).await.unwrap() >= 4);
+}
+
 async fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/store.db", dir.path().display());
@@ -479,6 +559,7 @@ macro_rules! contract {
 }
 
 contract!(
+    client_updates_jtis_and_initial_tokens,
     patients_and_launches,
     users_and_clients,
     signing_keys,

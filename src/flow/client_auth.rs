@@ -4,10 +4,11 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
+use crate::flow::client_assertion;
 use crate::flow::error::{ErrorCode, OAuthError};
 use crate::secrets;
 use crate::services::Services;
-use crate::store::Client;
+use crate::store::{AuthMethod, Client};
 
 /// The credentials a token request carries.
 #[derive(PartialEq, Eq)]
@@ -24,6 +25,12 @@ pub enum Credentials {
     ClientIdOnly {
         client_id: String,
     },
+    /// RFC 7523 `private_key_jwt`: a JWT signed with the client's private key.
+    Assertion {
+        client_id: Option<String>,
+        assertion_type: String,
+        assertion: String,
+    },
     Missing,
 }
 
@@ -33,6 +40,9 @@ impl std::fmt::Debug for Credentials {
             Credentials::Basic { client_id, .. } => write!(f, "Basic({client_id}, [redacted])"),
             Credentials::Post { client_id, .. } => write!(f, "Post({client_id}, [redacted])"),
             Credentials::ClientIdOnly { client_id } => write!(f, "ClientIdOnly({client_id})"),
+            Credentials::Assertion { client_id, .. } => {
+                write!(f, "Assertion({client_id:?}, [redacted])")
+            }
             Credentials::Missing => f.write_str("Missing"),
         }
     }
@@ -51,6 +61,29 @@ pub fn extract(
     body_client_id: Option<&str>,
     body_secret: Option<&str>,
 ) -> Result<Credentials, OAuthError> {
+    extract_all(authorization, body_client_id, body_secret, None, None)
+}
+
+/// Like `extract`, with the RFC 7523 `client_assertion_type` and `client_assertion`.
+pub fn extract_all(
+    authorization: Option<&str>,
+    body_client_id: Option<&str>,
+    body_secret: Option<&str>,
+    assertion_type: Option<&str>,
+    assertion: Option<&str>,
+) -> Result<Credentials, OAuthError> {
+    if assertion.is_some() || assertion_type.is_some() {
+        if authorization.is_some() || body_secret.is_some() {
+            return Err(OAuthError::invalid_request(
+                "use one client authentication method, not several",
+            ));
+        }
+        return Ok(Credentials::Assertion {
+            client_id: body_client_id.map(str::to_owned),
+            assertion_type: assertion_type.unwrap_or_default().to_owned(),
+            assertion: assertion.unwrap_or_default().to_owned(),
+        });
+    }
     if let Some(header) = authorization {
         let basic = header
             .strip_prefix("Basic ")
@@ -129,6 +162,19 @@ pub async fn authenticate(
             (client_id, Some(secret))
         }
         Credentials::ClientIdOnly { client_id } => (client_id, None),
+        Credentials::Assertion {
+            client_id,
+            assertion_type,
+            assertion,
+        } => {
+            return client_assertion::authenticate(
+                services,
+                assertion_type,
+                assertion,
+                client_id.as_deref(),
+            )
+            .await;
+        }
         Credentials::Missing => return Err(failure("client authentication is required")),
     };
     let client = services
@@ -136,6 +182,9 @@ pub async fn authenticate(
         .client_by_id(client_id)
         .await?
         .ok_or_else(|| failure("client authentication failed"))?;
+    if client.auth_method() == AuthMethod::PrivateKeyJwt {
+        return Err(failure("this client authenticates with private_key_jwt"));
+    }
     match (&client.secret_hash, secret) {
         (Some(stored), Some(given)) => {
             if !secrets::constant_time_eq(stored, &secrets::hash_secret(given)) {

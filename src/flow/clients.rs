@@ -6,7 +6,7 @@ use url::Url;
 use crate::labels::Confidentiality;
 use crate::secrets;
 use crate::store::{AuthMethod, Client, Store, StoreError};
-use crate::tokens::Alg;
+use crate::tokens::{Alg, client_keys as keys};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -16,6 +16,7 @@ pub enum ClientError {
     Store(#[from] StoreError),
 }
 
+#[derive(Default)]
 pub struct NewClient<'a> {
     pub name: &'a str,
     pub redirect_uris: &'a [String],
@@ -29,10 +30,18 @@ pub struct NewClient<'a> {
     pub allowed_sensitivity: Option<Vec<String>>,
     /// An EHR that may request launch handles (`POST /launch`); confidential clients only.
     pub ehr_launcher: bool,
+    /// Public keys for `private_key_jwt`: an inline JWKS (JSON text) ...
+    pub jwks: Option<String>,
+    /// ... or the URL where the client publishes it.
+    pub jwks_uri: Option<String>,
+    /// `system/` scopes the operator pre-authorizes for `client_credentials` (backend services).
+    pub system_scopes: Vec<String>,
+    /// Allow `client_credentials` for a client-secret client (non-SMART use).
+    pub client_credentials: bool,
 }
 
 /// What registration returns; the secret exists only here, never in the database.
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 pub struct Registered {
     pub client_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -44,6 +53,11 @@ pub struct Registered {
     pub max_confidentiality: Option<Confidentiality>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_sensitivity: Option<Vec<String>>,
+    pub grant_types: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system_scopes: Option<String>,
 }
 
 impl std::fmt::Debug for Registered {
@@ -96,24 +110,57 @@ pub async fn register(
             "name must be 1 to 200 characters".into(),
         ));
     }
-    if new.redirect_uris.is_empty() {
+    let asymmetric = new.jwks.is_some() || new.jwks_uri.is_some();
+    if new.jwks.is_some() && new.jwks_uri.is_some() {
         return Err(ClientError::Invalid(
-            "at least one redirect URI is required".into(),
+            "give --jwks-uri or --jwks-file, not both".into(),
+        ));
+    }
+    if asymmetric && new.confidential {
+        return Err(ClientError::Invalid(
+            "a client authenticates with a secret or with keys, not both".into(),
+        ));
+    }
+    if let Some(jwks) = &new.jwks {
+        keys::validate_jwks_text(jwks).map_err(ClientError::Invalid)?;
+    }
+    if let Some(uri) = &new.jwks_uri {
+        keys::validate_jwks_uri(uri).map_err(ClientError::Invalid)?;
+    }
+    validate_system_scopes(&new.system_scopes).map_err(ClientError::Invalid)?;
+    if new.redirect_uris.is_empty() && new.system_scopes.is_empty() && !new.client_credentials {
+        return Err(ClientError::Invalid(
+            "at least one redirect URI is required (or system scopes for a backend service)".into(),
         ));
     }
     for uri in new.redirect_uris {
         validate_redirect_uri(uri).map_err(ClientError::Invalid)?;
+    }
+    let method = if asymmetric {
+        AuthMethod::PrivateKeyJwt
+    } else if new.confidential {
+        AuthMethod::ClientSecretBasic
+    } else {
+        AuthMethod::None
+    };
+    if method == AuthMethod::None && (!new.system_scopes.is_empty() || new.client_credentials) {
+        return Err(ClientError::Invalid(
+            "backend services need a secret or keys; a public client cannot use client_credentials"
+                .into(),
+        ));
     }
     let client_id = new
         .client_id
         .map(str::to_owned)
         .unwrap_or_else(secrets::random_id);
     let secret = new.confidential.then(secrets::random_token);
-    let method = if new.confidential {
-        AuthMethod::ClientSecretBasic
-    } else {
-        AuthMethod::None
-    };
+    let grant_types = grant_types_for(
+        new.redirect_uris,
+        method,
+        &new.system_scopes,
+        new.client_credentials,
+    );
+    let system_scopes = (!new.system_scopes.is_empty()).then(|| new.system_scopes.join(" "));
     let client = Client {
         client_id: client_id.clone(),
         name: name.to_owned(),
@@ -128,6 +175,12 @@ pub async fn register(
             .as_ref()
             .map(|codes| serde_json::to_string(codes).unwrap_or_else(|_| "[]".into())),
         ehr_launcher: i64::from(new.ehr_launcher),
+        jwks: new.jwks.clone(),
+        jwks_uri: new.jwks_uri.clone(),
+        grant_types: serde_json::to_string(&grant_types).unwrap_or_else(|_| "[]".into()),
+        system_scopes: system_scopes.clone(),
+        registration_token_hash: None,
+        metadata: "{}".into(),
     };
     store.insert_client(&client).await.map_err(|e| match e {
         StoreError::Conflict(_) => {
@@ -143,7 +196,88 @@ pub async fn register(
         token_endpoint_auth_method: method.as_str(),
         max_confidentiality: new.max_confidentiality,
         allowed_sensitivity: new.allowed_sensitivity,
+        grant_types,
+        jwks_uri: new.jwks_uri,
+        system_scopes,
     })
+}
+
+/// The grant types a client gets from how it authenticates and what it was given.
+fn grant_types_for(
+    redirect_uris: &[String],
+    method: AuthMethod,
+    system_scopes: &[String],
+    client_credentials: bool,
+) -> Vec<String> {
+    let mut grants = Vec::new();
+    if !redirect_uris.is_empty() {
+        grants.push("authorization_code".to_owned());
+        grants.push("refresh_token".to_owned());
+    }
+    if method != AuthMethod::None && (!system_scopes.is_empty() || client_credentials) {
+        grants.push("client_credentials".to_owned());
+    }
+    grants
+}
+
+/// `system/` scopes, each well formed.
+pub fn validate_system_scopes(scopes: &[String]) -> Result<(), String> {
+    for scope in scopes {
+        match crate::scope::SmartScope::parse(scope) {
+            Some(s) if s.context == crate::scope::smart::Context::System => {}
+            _ => {
+                return Err(format!(
+                    "{scope:?} is not a system/ scope such as system/Observation.rs"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A new secret for a client-secret client; the old one stops working at once.
+pub async fn rotate_secret(store: &dyn Store, client_id: &str) -> Result<String, ClientError> {
+    let mut client = store
+        .client_by_id(client_id)
+        .await?
+        .ok_or_else(|| ClientError::Invalid(format!("no client {client_id:?}")))?;
+    if client.secret_hash.is_none() {
+        return Err(ClientError::Invalid(
+            "this client has no secret to rotate".into(),
+        ));
+    }
+    let secret = secrets::random_token();
+    client.secret_hash = Some(secrets::hash_secret(&secret));
+    store.update_client(&client).await?;
+    Ok(secret)
+}
+
+/// The operator pre-authorizes `system/` scopes for a client (backend services), which then
+/// may use `client_credentials`. An empty list withdraws them.
+pub async fn set_system_scopes(
+    store: &dyn Store,
+    client_id: &str,
+    scopes: &[String],
+) -> Result<(), ClientError> {
+    validate_system_scopes(scopes).map_err(ClientError::Invalid)?;
+    let mut client = store
+        .client_by_id(client_id)
+        .await?
+        .ok_or_else(|| ClientError::Invalid(format!("no client {client_id:?}")))?;
+    if client.auth_method() == AuthMethod::None && !scopes.is_empty() {
+        return Err(ClientError::Invalid(
+            "a public client cannot use client_credentials".into(),
+        ));
+    }
+    let mut grants = client.grant_types();
+    grants.retain(|g| g != "client_credentials");
+    if !scopes.is_empty() {
+        grants.push("client_credentials".into());
+    }
+    client.grant_types = serde_json::to_string(&grants).unwrap_or_else(|_| "[]".into());
+    client.system_scopes = (!scopes.is_empty()).then(|| scopes.join(" "));
+    store.update_client(&client).await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -14,6 +14,10 @@ enum Found {
         claims: Box<crate::tokens::AccessTokenClaims>,
         grant: Grant,
     },
+    /// A backend service's token (client_credentials): no user, no grant.
+    Backend {
+        claims: Box<crate::tokens::AccessTokenClaims>,
+    },
     Refresh {
         grant: Grant,
         expires_at: i64,
@@ -26,7 +30,12 @@ async fn find(services: &Services, token: &str) -> StoreResult<Option<Found>> {
     let ring = services.keys.current();
     if let Ok(claims) = verify_access_token(&ring, token, &services.config.issuer, now) {
         if !services.store.access_token_active(&claims.jti, now).await? {
-            return Ok(None);
+            let backend = services.store.client_token_active(&claims.jti, now).await?;
+            return Ok(backend
+                .filter(|client_id| *client_id == claims.client_id)
+                .map(|_| Found::Backend {
+                    claims: Box::new(claims),
+                }));
         }
         // The record's grant is active (checked above); read it for the launch context.
         return Ok(services
@@ -80,6 +89,22 @@ pub async fn introspect(services: &Services, token: &str) -> StoreResult<Value> 
     let mut out = Map::new();
     out.insert("active".into(), json!(true));
     let grant = match found {
+        Found::Backend { claims } => {
+            out.insert("token_type".into(), json!("Bearer"));
+            out.insert("scope".into(), json!(claims.scope));
+            out.insert("client_id".into(), json!(claims.client_id));
+            out.insert("sub".into(), json!(claims.sub));
+            out.insert("aud".into(), json!(claims.aud));
+            out.insert("iss".into(), json!(claims.iss));
+            out.insert("exp".into(), json!(claims.exp));
+            out.insert("iat".into(), json!(claims.iat));
+            out.insert("jti".into(), json!(claims.jti));
+            out.insert(
+                "security".into(),
+                serde_json::to_value(&claims.security).unwrap_or(Value::Null),
+            );
+            return Ok(Value::Object(out));
+        }
         Found::Access { claims, grant } => {
             out.insert("token_type".into(), json!("Bearer"));
             out.insert("scope".into(), json!(claims.scope));
@@ -140,6 +165,15 @@ pub async fn introspect(services: &Services, token: &str) -> StoreResult<Value> 
 pub async fn revoke(services: &Services, client: &Client, token: &str) -> StoreResult<()> {
     let grant = match find(services, token).await? {
         Some(Found::Access { grant, .. }) | Some(Found::Refresh { grant, .. }) => grant,
+        Some(Found::Backend { claims }) => {
+            if claims.client_id == client.client_id {
+                services
+                    .store
+                    .revoke_client_token(&claims.jti, services.now())
+                    .await?;
+            }
+            return Ok(());
+        }
         None => return Ok(()),
     };
     if grant.client_id == client.client_id {

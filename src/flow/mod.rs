@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod authorize;
+pub mod client_assertion;
 pub mod client_auth;
 pub mod clients;
 pub mod code;
@@ -10,8 +11,10 @@ pub mod consent_export;
 pub mod error;
 pub mod grant;
 pub mod introspect;
+pub mod jwks_fetch;
 pub mod launch;
 pub mod patients;
+pub mod registration;
 pub mod userinfo;
 pub mod users;
 

@@ -9,10 +9,11 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::AppState;
-use crate::config::Config;
+use crate::config::{Config, RegistrationPolicy};
 use crate::labels::Confidentiality;
 use crate::labels::vocab;
 use crate::tokens::Alg;
+use crate::tokens::client_keys::ASSERTION_ALGS;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -28,7 +29,7 @@ pub fn router() -> Router<AppState> {
 }
 
 pub fn metadata(config: &Config) -> Value {
-    json!({
+    let mut metadata = json!({
         "issuer": config.issuer,
         "authorization_endpoint": config.endpoint("/authorize"),
         "token_endpoint": config.endpoint("/token"),
@@ -41,11 +42,12 @@ pub fn metadata(config: &Config) -> Value {
         "scopes_supported": super::smart::SCOPES,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": Alg::ALL.map(Alg::name),
         "userinfo_signing_alg_values_supported": [],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "name", "preferred_username", "email", "email_verified", "fhirUser", "profile", "security"],
         "claims_parameter_supported": false,
@@ -58,7 +60,11 @@ pub fn metadata(config: &Config) -> Value {
         "ui_locales_supported": ["en"],
         "claim_types_supported": ["normal"],
         SECURITY_LABELS_METADATA: security_label_profile(config),
-    })
+    });
+    if config.registration != RegistrationPolicy::Closed {
+        metadata["registration_endpoint"] = json!(config.endpoint("/register"));
+    }
+    metadata
 }
 
 /// The discovery key under which Clearance publishes its label vocabulary and claim

@@ -15,6 +15,7 @@ mod launch;
 mod login;
 mod pages;
 mod picker;
+mod register;
 mod smart;
 mod token;
 mod userinfo;
@@ -46,6 +47,7 @@ pub fn router(services: AppState) -> Router {
         .merge(smart::router(&services.config))
         .merge(introspect::router())
         .merge(launch::router())
+        .merge(register::router())
         .merge(account::router())
         .merge(authorize::router())
         .merge(login::router())

@@ -12,7 +12,8 @@ use url::Url;
 
 use super::AppState;
 use super::discovery::{SECURITY_LABELS_METADATA, security_label_profile};
-use crate::config::Config;
+use crate::config::{Config, RegistrationPolicy};
+use crate::tokens::client_keys::ASSERTION_ALGS;
 
 /// Every capability Clearance implements, and nothing else.
 pub const CAPABILITIES: &[&str] = &[
@@ -21,6 +22,7 @@ pub const CAPABILITIES: &[&str] = &[
     "authorize-post",
     "client-public",
     "client-confidential-symmetric",
+    "client-confidential-asymmetric",
     "sso-openid-connect",
     "context-banner",
     "context-ehr-patient",
@@ -86,13 +88,14 @@ fn fhir_base_paths(config: &Config) -> Vec<String> {
 }
 
 pub fn smart_metadata(config: &Config) -> Value {
-    json!({
+    let mut metadata = json!({
         "issuer": config.issuer,
         "jwks_uri": config.endpoint("/jwks"),
         "authorization_endpoint": config.endpoint("/authorize"),
         "token_endpoint": config.endpoint("/token"),
-        "grant_types_supported": ["authorization_code", "refresh_token"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
         "scopes_supported": SCOPES,
         "response_types_supported": ["code"],
         "management_endpoint": config.endpoint("/account"),
@@ -101,7 +104,11 @@ pub fn smart_metadata(config: &Config) -> Value {
         "capabilities": CAPABILITIES,
         "code_challenge_methods_supported": ["S256"],
         SECURITY_LABELS_METADATA: security_label_profile(config),
-    })
+    });
+    if config.registration != RegistrationPolicy::Closed {
+        metadata["registration_endpoint"] = json!(config.endpoint("/register"));
+    }
+    metadata
 }
 
 async fn smart_configuration(State(services): State<AppState>) -> impl IntoResponse {

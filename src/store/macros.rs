@@ -68,6 +68,12 @@ macro_rules! sql_store_impl {
                     .bind(&c.max_confidentiality)
                     .bind(&c.allowed_sensitivity)
                     .bind(c.ehr_launcher)
+                    .bind(&c.jwks)
+                    .bind(&c.jwks_uri)
+                    .bind(&c.grant_types)
+                    .bind(&c.system_scopes)
+                    .bind(&c.registration_token_hash)
+                    .bind(&c.metadata)
                     .execute(&self.pool)
                     .await?;
                 Ok(())
@@ -479,13 +485,114 @@ macro_rules! sql_store_impl {
                     .await?)
             }
 
+            async fn update_client(&self, c: &Client) -> StoreResult<bool> {
+                let r = sqlx::query(sql::UPDATE_CLIENT)
+                    .bind(&c.client_id)
+                    .bind(&c.name)
+                    .bind(&c.redirect_uris)
+                    .bind(&c.secret_hash)
+                    .bind(&c.token_endpoint_auth_method)
+                    .bind(&c.id_token_signed_response_alg)
+                    .bind(&c.max_confidentiality)
+                    .bind(&c.allowed_sensitivity)
+                    .bind(c.ehr_launcher)
+                    .bind(&c.jwks)
+                    .bind(&c.jwks_uri)
+                    .bind(&c.grant_types)
+                    .bind(&c.system_scopes)
+                    .bind(&c.registration_token_hash)
+                    .bind(&c.metadata)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected() > 0)
+            }
+
+            async fn record_assertion_jti(
+                &self,
+                client_id: &str,
+                jti: &str,
+                expires_at: i64,
+            ) -> StoreResult<bool> {
+                let r = sqlx::query(sql::RECORD_JTI)
+                    .bind(client_id)
+                    .bind(jti)
+                    .bind(expires_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected() > 0)
+            }
+
+            async fn insert_initial_access_token(
+                &self,
+                token_hash: &str,
+                now: i64,
+                expires_at: i64,
+            ) -> StoreResult<()> {
+                sqlx::query(sql::INSERT_INITIAL_TOKEN)
+                    .bind(token_hash)
+                    .bind(now)
+                    .bind(expires_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn spend_initial_access_token(
+                &self,
+                token_hash: &str,
+                now: i64,
+            ) -> StoreResult<bool> {
+                let r = sqlx::query(sql::SPEND_INITIAL_TOKEN)
+                    .bind(token_hash)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected() > 0)
+            }
+
+            async fn insert_client_token(
+                &self,
+                jti: &str,
+                client_id: &str,
+                expires_at: i64,
+            ) -> StoreResult<()> {
+                sqlx::query(sql::INSERT_CLIENT_TOKEN)
+                    .bind(jti)
+                    .bind(client_id)
+                    .bind(expires_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn client_token_active(
+                &self,
+                jti: &str,
+                now: i64,
+            ) -> StoreResult<Option<String>> {
+                Ok(sqlx::query_scalar(sql::CLIENT_TOKEN_ACTIVE)
+                    .bind(jti)
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn revoke_client_token(&self, jti: &str, now: i64) -> StoreResult<()> {
+                sqlx::query(sql::REVOKE_CLIENT_TOKEN)
+                    .bind(jti)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
             async fn purge_expired(&self, now: i64) -> StoreResult<u64> {
                 let mut total = sqlx::query(sql::PURGE_LAUNCHES)
                     .bind(now)
                     .execute(&self.pool)
                     .await?
                     .rows_affected();
-                for statement in sql::PURGE {
+                for statement in sql::PURGE.iter().chain(sql::PURGE_MORE.iter()) {
                     total += sqlx::query(statement)
                         .bind(now)
                         .execute(&self.pool)

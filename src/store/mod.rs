@@ -88,6 +88,25 @@ pub trait Store: Send + Sync + 'static {
     async fn client_by_id(&self, client_id: &str) -> StoreResult<Option<Client>>;
     async fn list_clients(&self) -> StoreResult<Vec<Client>>;
     async fn delete_client(&self, client_id: &str) -> StoreResult<bool>;
+    /// Replaces a client's registration (all but id and creation time); false if unknown.
+    async fn update_client(&self, client: &Client) -> StoreResult<bool>;
+
+    // Client assertions and registration.
+    /// Records a client assertion's `jti` until `expires_at`; false if it was seen before.
+    async fn record_assertion_jti(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: i64,
+    ) -> StoreResult<bool>;
+    async fn insert_initial_access_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()>;
+    /// Spends an unexpired, unused initial access token; false if it cannot be used.
+    async fn spend_initial_access_token(&self, token_hash: &str, now: i64) -> StoreResult<bool>;
 
     // Signing keys.
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRow>>;
@@ -184,6 +203,17 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_launch(&self, launch: &Launch) -> StoreResult<()>;
     /// Spends an unexpired, unused launch handle atomically; `None` if it cannot be used.
     async fn spend_launch(&self, launch_hash: &str, now: i64) -> StoreResult<Option<Launch>>;
+
+    // Backend-service access tokens (client_credentials).
+    async fn insert_client_token(
+        &self,
+        jti: &str,
+        client_id: &str,
+        expires_at: i64,
+    ) -> StoreResult<()>;
+    /// The client of an unexpired, unrevoked backend token.
+    async fn client_token_active(&self, jti: &str, now: i64) -> StoreResult<Option<String>>;
+    async fn revoke_client_token(&self, jti: &str, now: i64) -> StoreResult<()>;
 
     /// Deletes rows that can no longer be used: expired requests, codes, tokens.
     async fn purge_expired(&self, now: i64) -> StoreResult<u64>;

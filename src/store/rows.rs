@@ -106,6 +106,8 @@ pub enum AuthMethod {
     None,
     ClientSecretBasic,
     ClientSecretPost,
+    /// RFC 7523 JWT assertion signed with the client's private key (SMART asymmetric).
+    PrivateKeyJwt,
 }
 
 impl AuthMethod {
@@ -114,6 +116,7 @@ impl AuthMethod {
             AuthMethod::None => "none",
             AuthMethod::ClientSecretBasic => "client_secret_basic",
             AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
         }
     }
 
@@ -122,6 +125,7 @@ impl AuthMethod {
             "none" => Some(AuthMethod::None),
             "client_secret_basic" => Some(AuthMethod::ClientSecretBasic),
             "client_secret_post" => Some(AuthMethod::ClientSecretPost),
+            "private_key_jwt" => Some(AuthMethod::PrivateKeyJwt),
             _ => None,
         }
     }
@@ -145,6 +149,18 @@ pub struct Client {
     pub allowed_sensitivity: Option<String>,
     /// 1 when this (confidential) client is an EHR that may request launch handles.
     pub ehr_launcher: i64,
+    /// Inline JWKS (JSON) for `private_key_jwt`.
+    pub jwks: Option<String>,
+    /// Where the client publishes its JWKS for `private_key_jwt`.
+    pub jwks_uri: Option<String>,
+    /// JSON array of the grant types the client may use.
+    pub grant_types: String,
+    /// The `system/` scopes the operator pre-authorized (space-separated).
+    pub system_scopes: Option<String>,
+    /// SHA-256 of the RFC 7592 registration access token (dynamically registered clients).
+    pub registration_token_hash: Option<String>,
+    /// The registration metadata as accepted (JSON object).
+    pub metadata: String,
 }
 
 impl Client {
@@ -158,6 +174,14 @@ impl Client {
 
     pub fn is_public(&self) -> bool {
         self.secret_hash.is_none()
+    }
+
+    pub fn grant_types(&self) -> Vec<String> {
+        serde_json::from_str(&self.grant_types).unwrap_or_default()
+    }
+
+    pub fn may_use_grant(&self, grant_type: &str) -> bool {
+        self.grant_types().iter().any(|g| g == grant_type)
     }
 
     /// The label ceiling of this client.

@@ -8,7 +8,9 @@ pub const USER_BY_ID: &str = "SELECT * FROM users WHERE id = $1";
 pub const LIST_USERS: &str = "SELECT * FROM users ORDER BY username";
 pub const DELETE_USER: &str = "DELETE FROM users WHERE username = $1";
 
-pub const INSERT_CLIENT: &str = "INSERT INTO clients (client_id, name, redirect_uris, secret_hash, token_endpoint_auth_method, id_token_signed_response_alg, created_at, max_confidentiality, allowed_sensitivity, ehr_launcher) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+pub const INSERT_CLIENT: &str = "INSERT INTO clients (client_id, name, redirect_uris, secret_hash, token_endpoint_auth_method, id_token_signed_response_alg, created_at, max_confidentiality, allowed_sensitivity, ehr_launcher, jwks, jwks_uri, grant_types, system_scopes, registration_token_hash, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+/// Replaces everything but the id and creation time (RFC 7592 PUT, secret rotation).
+pub const UPDATE_CLIENT: &str = "UPDATE clients SET name = $2, redirect_uris = $3, secret_hash = $4, token_endpoint_auth_method = $5, id_token_signed_response_alg = $6, max_confidentiality = $7, allowed_sensitivity = $8, ehr_launcher = $9, jwks = $10, jwks_uri = $11, grant_types = $12, system_scopes = $13, registration_token_hash = $14, metadata = $15 WHERE client_id = $1";
 pub const CLIENT_BY_ID: &str = "SELECT * FROM clients WHERE client_id = $1";
 pub const LIST_CLIENTS: &str = "SELECT * FROM clients ORDER BY created_at, client_id";
 pub const DELETE_CLIENT: &str = "DELETE FROM clients WHERE client_id = $1";
@@ -77,3 +79,17 @@ pub const SPEND_LAUNCH: &str = "UPDATE launches SET used_at = $2 WHERE launch_ha
 pub const PURGE_LAUNCHES: &str = "DELETE FROM launches WHERE expires_at <= $1";
 pub const ACCESS_GRANT: &str =
     "SELECT g.* FROM grants g JOIN access_tokens a ON a.grant_id = g.id WHERE a.jti = $1";
+pub const RECORD_JTI: &str = "INSERT INTO assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+pub const INSERT_INITIAL_TOKEN: &str = "INSERT INTO initial_access_tokens (token_hash, created_at, expires_at, used_at) VALUES ($1, $2, $3, NULL)";
+pub const SPEND_INITIAL_TOKEN: &str = "UPDATE initial_access_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2";
+pub const INSERT_CLIENT_TOKEN: &str =
+    "INSERT INTO client_tokens (jti, client_id, expires_at, revoked_at) VALUES ($1, $2, $3, NULL)";
+pub const CLIENT_TOKEN_ACTIVE: &str =
+    "SELECT client_id FROM client_tokens WHERE jti = $1 AND expires_at > $2 AND revoked_at IS NULL";
+pub const REVOKE_CLIENT_TOKEN: &str =
+    "UPDATE client_tokens SET revoked_at = $2 WHERE jti = $1 AND revoked_at IS NULL";
+pub const PURGE_MORE: [&str; 3] = [
+    "DELETE FROM client_tokens WHERE expires_at <= $1",
+    "DELETE FROM assertion_jtis WHERE expires_at <= $1",
+    "DELETE FROM initial_access_tokens WHERE expires_at <= $1",
+];

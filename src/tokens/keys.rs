@@ -16,9 +16,10 @@ use super::TokenError;
 use crate::store::SigningKeyRow;
 
 /// The signing algorithms Clearance holds keys for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Alg {
     /// RS256: what OIDC Core §15.1 and SMART require for ID tokens.
+    #[default]
     Rs256,
     Es256,
 }

@@ -1,6 +1,7 @@
 //! Token minting and verification. The only module that touches the JOSE library.
 
 pub mod claims;
+pub mod client_keys;
 pub mod keys;
 
 pub use claims::{AccessTokenClaims, IdTokenClaims};

@@ -170,6 +170,7 @@ pub async fn register(services: &Services, name: &str, confidential: bool) -> Re
             max_confidentiality: None,
             allowed_sensitivity: None,
             ehr_launcher: false,
+            ..Default::default()
         },
         services.now(),
     )

@@ -1,6 +1,7 @@
 //! The token endpoint's grants, one file each behind one `match` (RFC 6749 §4.1.3, §6).
 
 mod authorization_code;
+mod client_credentials;
 mod issue;
 mod refresh_token;
 
@@ -37,10 +38,12 @@ pub async fn exchange(
             return Err(OAuthError::invalid_request("a parameter is repeated"));
         }
     }
-    let credentials: Credentials = client_auth::extract(
+    let credentials: Credentials = client_auth::extract_all(
         request.authorization,
         request.param("client_id"),
         request.param("client_secret"),
+        request.param("client_assertion_type"),
+        request.param("client_assertion"),
     )?;
     let used_basic = credentials.used_basic();
     let result = async {
@@ -48,13 +51,23 @@ pub async fn exchange(
             .param("grant_type")
             .ok_or(OAuthError::invalid_request("grant_type is required"))?;
         let client = client_auth::authenticate(services, &credentials).await?;
+        let supported = ["authorization_code", "refresh_token", "client_credentials"];
+        if !supported.contains(&grant_type) {
+            return Err(OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                "supported grant types: authorization_code, refresh_token, client_credentials",
+            ));
+        }
+        if !client.may_use_grant(grant_type) {
+            return Err(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                "this client is not registered for this grant type",
+            ));
+        }
         match grant_type {
             "authorization_code" => authorization_code::exchange(services, &client, request).await,
             "refresh_token" => refresh_token::exchange(services, &client, request).await,
-            _ => Err(OAuthError::new(
-                ErrorCode::UnsupportedGrantType,
-                "supported grant types: authorization_code, refresh_token",
-            )),
+            _ => client_credentials::exchange(services, &client, request).await,
         }
     }
     .await;
