@@ -284,6 +284,119 @@ fn users_clients_and_keys_from_the_command_line() {
             .success()
     );
 
+    // Every client type: asymmetric by file or URL, backend services, secret rotation,
+    // initial access tokens.
+    let jwks_file = dir.path().join("jwks.json");
+    let pair = josekit::jws::ES384.generate_key_pair().unwrap();
+    let mut public = josekit::jwk::KeyPair::to_jwk_public_key(&pair);
+    public.set_key_id("k1");
+    std::fs::write(
+        &jwks_file,
+        serde_json::json!({"keys": [serde_json::Value::Object(public.as_ref().clone())]})
+            .to_string(),
+    )
+    .unwrap();
+    let backend = json(&clearance(
+        &db,
+        &[
+            "client",
+            "add",
+            "--name",
+            "Backend",
+            "--jwks-file",
+            jwks_file.to_str().unwrap(),
+            "--system-scope",
+            "system/Observation.rs",
+        ],
+        None,
+    ));
+    assert_eq!(backend["token_endpoint_auth_method"], "private_key_jwt");
+    assert_eq!(
+        backend["grant_types"],
+        serde_json::json!(["client_credentials"])
+    );
+    let by_url = json(&clearance(
+        &db,
+        &[
+            "client",
+            "add",
+            "--name",
+            "Keys",
+            "--redirect-uri",
+            "https://k.example/cb",
+            "--jwks-uri",
+            "https://k.example/jwks",
+        ],
+        None,
+    ));
+    assert_eq!(by_url["jwks_uri"], "https://k.example/jwks");
+    let insecure = clearance(
+        &db,
+        &[
+            "client",
+            "add",
+            "--name",
+            "X",
+            "--jwks-uri",
+            "http://k.example/jwks",
+            "--system-scope",
+            "system/Patient.rs",
+        ],
+        None,
+    );
+    assert!(!insecure.status.success());
+    let bad_scope = clearance(
+        &db,
+        &[
+            "client",
+            "add",
+            "--name",
+            "X",
+            "--jwks-file",
+            jwks_file.to_str().unwrap(),
+            "--system-scope",
+            "patient/Patient.rs",
+        ],
+        None,
+    );
+    assert!(!bad_scope.status.success());
+    let id = by_url["client_id"].as_str().unwrap();
+    json(&clearance(
+        &db,
+        &[
+            "client",
+            "system-scopes",
+            "--client-id",
+            id,
+            "--system-scope",
+            "system/*.rs",
+        ],
+        None,
+    ));
+    let rotated = json(&clearance(
+        &db,
+        &[
+            "client",
+            "rotate-secret",
+            "--client-id",
+            confidential["client_id"].as_str().unwrap(),
+        ],
+        None,
+    ));
+    assert_ne!(rotated["client_secret"], confidential["client_secret"]);
+    assert!(
+        !clearance(&db, &["client", "rotate-secret", "--client-id", id], None)
+            .status
+            .success(),
+        "no secret to rotate"
+    );
+    let token = json(&clearance(
+        &db,
+        &["client", "token", "--expires-in", "600"],
+        None,
+    ));
+    assert_eq!(token["initial_access_token"].as_str().unwrap().len(), 43);
+
     let keys = json(&clearance(&db, &["keys", "list"], None));
     assert_eq!(
         keys.as_array().unwrap().len(),
