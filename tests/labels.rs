@@ -90,12 +90,7 @@ async fn the_client_ceiling_is_honoured_and_the_page_says_so() {
     let wellness = client_with_ceiling(&server, Some(Confidentiality::N), Some(Vec::new())).await;
     let browser = browser();
     let (url, verifier) = authorize_url(&server, &wellness, "openid offline_access", &[]);
-    let (response, page_url) = follow(&browser, &server, url).await;
-    let login = response.text().await.unwrap();
-    assert!(page_url.contains("/login"));
-    let r = sign_in(&browser, &server, &login, "alice", PASSWORD).await;
-    let (response, _) = follow(&browser, &server, server.url(&location(&r))).await;
-    let page = response.text().await.unwrap();
+    let (page, _) = page_after_sign_in(&browser, &server, url, "alice").await;
     assert!(
         !page.contains("name=\"category\""),
         "no category is offered"

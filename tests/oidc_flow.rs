@@ -267,12 +267,7 @@ async fn consent_can_grant_less_and_deny_sends_access_denied() {
     // Deny.
     let browser = browser();
     let (url, _) = authorize_url(&server, &client_id, "openid", &[("prompt", "consent")]);
-    let (response, page_url) = follow(&browser, &server, url).await;
-    let login = response.text().await.unwrap();
-    assert!(page_url.contains("/login"));
-    let r = sign_in(&browser, &server, &login, "alice", PASSWORD).await;
-    let (response, _) = follow(&browser, &server, server.url(&location(&r))).await;
-    let page = response.text().await.unwrap();
+    let (page, _) = page_after_sign_in(&browser, &server, url, "alice").await;
     let r = browser
         .post(server.url("/consent"))
         .form(&[

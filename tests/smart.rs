@@ -382,12 +382,7 @@ async fn granular_scopes_can_replace_resource_level_condition_and_observation() 
         "launch/patient openid patient/Patient.rs patient/Condition.rs patient/Observation.rs";
     let (url, verifier) = authorize_url(&server, &id, scope, &[("aud", &fhir)]);
     let browser = browser();
-    let (response, page_url) = follow(&browser, &server, url).await;
-    let login = response.text().await.unwrap();
-    assert!(page_url.contains("/login"));
-    let r = sign_in(&browser, &server, &login, "alice", PASSWORD).await;
-    let (response, _) = follow(&browser, &server, server.url(&location(&r))).await;
-    let page = response.text().await.unwrap();
+    let (page, _) = page_after_sign_in(&browser, &server, url, "alice").await;
     assert_eq!(
         page.matches("name=\"granular\"").count(),
         9,
@@ -592,13 +587,8 @@ async fn practitioner_standalone_launch_uses_the_patient_picker() {
         &[("aud", &fhir)],
     );
     let browser = browser();
-    let (response, page_url) = follow(&browser, &server, url).await;
-    let login = response.text().await.unwrap();
-    assert!(page_url.contains("/login"));
-    let r = sign_in(&browser, &server, &login, "dr.jones", PASSWORD).await;
-    let (response, picker_url) = follow(&browser, &server, server.url(&location(&r))).await;
+    let (page, picker_url) = page_after_sign_in(&browser, &server, url, "dr.jones").await;
     assert!(picker_url.contains("/picker"), "{picker_url}");
-    let page = response.text().await.unwrap();
     assert!(page.contains("Carmen Ruiz") && page.contains("Dev Patel"));
     let r = browser
         .post(server.url("/picker"))
@@ -663,11 +653,7 @@ async fn a_long_patient_directory_is_searched_by_name() {
         &[("aud", &fhir)],
     );
     let browser = browser();
-    let (response, _) = follow(&browser, &server, url).await;
-    let login = response.text().await.unwrap();
-    let r = sign_in(&browser, &server, &login, "dr.jones", PASSWORD).await;
-    let (response, picker_url) = follow(&browser, &server, server.url(&location(&r))).await;
-    let page = response.text().await.unwrap();
+    let (page, picker_url) = page_after_sign_in(&browser, &server, url, "dr.jones").await;
     assert!(page.contains("Patient name"), "a search box");
     assert!(!page.contains("type=\"radio\""), "no list before a search");
     let page = browser

@@ -469,3 +469,22 @@ pub async fn refresh(
     .await;
     (status, body)
 }
+
+/// Starts an authorization in `browser`, signs in as `username` on the sign-in page, and
+/// returns the page that comes next (consent, or the picker) with its URL.
+pub async fn page_after_sign_in(
+    browser: &reqwest::Client,
+    server: &TestServer,
+    authorize_url: String,
+    username: &str,
+) -> (String, String) {
+    let (response, page_url) = follow(browser, server, authorize_url).await;
+    assert!(
+        page_url.contains("/login"),
+        "expected the sign-in page, got {page_url}"
+    );
+    let login = response.text().await.expect("sign-in page");
+    let r = sign_in(browser, server, &login, username, PASSWORD).await;
+    let (response, next_url) = follow(browser, server, server.url(&location(&r))).await;
+    (response.text().await.expect("page"), next_url)
+}
