@@ -16,7 +16,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::flow::jwks_fetch::JwksFetcher;
 use crate::http;
-use crate::services::Services;
+use crate::services::{MetadataCache, Services};
 use crate::store::postgres::{PoolSettings, PostgresStore};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Store, StoreError};
@@ -141,6 +141,7 @@ impl App {
             keys: Keys::new(ring),
             clock,
             jwks_fetcher: JwksFetcher::new(),
+            metadata: MetadataCache::default(),
         });
         let router = http::router(services.clone());
         let (router, cleanup) = match database.sessions {

@@ -1,7 +1,9 @@
 //! What every request needs: configuration, storage, keys and the clock. Built once by
 //! `App::build`; shared by reference.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -16,6 +18,14 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     /// Clients' `jwks_uri` documents, cached as their headers allow.
     pub jwks_fetcher: JwksFetcher,
+    /// The discovery documents, rendered once: they depend on the configuration only.
+    pub metadata: MetadataCache,
+}
+
+#[derive(Default)]
+pub struct MetadataCache {
+    pub openid: OnceLock<Bytes>,
+    pub smart: OnceLock<Bytes>,
 }
 
 impl Services {

@@ -1,11 +1,12 @@
 //! OIDC Discovery 1.0 §3 and RFC 8414 metadata, and the JWKS. Every field states what
 //! actually works; nothing is advertised ahead of its implementation.
 
+use axum::Router;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::AppState;
@@ -108,10 +109,15 @@ pub fn security_label_profile(config: &Config) -> Value {
 async fn openid_configuration(State(services): State<AppState>) -> impl IntoResponse {
     (
         [
+            (header::CONTENT_TYPE, "application/json"),
             (header::CACHE_CONTROL, "public, max-age=300"),
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
         ],
-        Json(metadata(&services.config)),
+        services
+            .metadata
+            .openid
+            .get_or_init(|| Bytes::from(metadata(&services.config).to_string()))
+            .clone(),
     )
 }
 

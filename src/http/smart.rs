@@ -2,11 +2,12 @@
 //! and under the path of each configured FHIR base served from this host. Always JSON,
 //! absolute URLs, open CORS; `capabilities` lists exactly what works.
 
+use axum::Router;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Value, json};
 use url::Url;
 
@@ -118,6 +119,10 @@ async fn smart_configuration(State(services): State<AppState>) -> impl IntoRespo
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
             (header::CACHE_CONTROL, "public, max-age=300"),
         ],
-        Json(smart_metadata(&services.config)),
+        services
+            .metadata
+            .smart
+            .get_or_init(|| Bytes::from(smart_metadata(&services.config).to_string()))
+            .clone(),
     )
 }
