@@ -519,11 +519,17 @@ async fn backend_services_with_rs384_and_es384_assertions() {
         )
         .await;
         assert_eq!(status, 200, "{body}");
-        let rs = &server.confidential_client;
+        // A resource server that authenticates with its own keys may introspect too.
         let r = http_client()
             .post(server.url("/introspect"))
-            .basic_auth(&rs.client_id, rs.client_secret.as_deref())
-            .form(&[("token", body["access_token"].as_str().unwrap())])
+            .form(&[
+                ("token", body["access_token"].as_str().unwrap()),
+                ("client_assertion_type", ASSERTION_TYPE),
+                (
+                    "client_assertion",
+                    &key.assertion(&client.client_id, &server.url("/token"), 60),
+                ),
+            ])
             .send()
             .await
             .unwrap();

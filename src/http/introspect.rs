@@ -46,8 +46,13 @@ async fn authenticated(
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let credentials =
-        client_auth::extract(authorization, field("client_id"), field("client_secret"))?;
+    let credentials = client_auth::extract_all(
+        authorization,
+        field("client_id"),
+        field("client_secret"),
+        field("client_assertion_type"),
+        field("client_assertion"),
+    )?;
     let used_basic = credentials.used_basic();
     let client = client_auth::authenticate(services, &credentials)
         .await

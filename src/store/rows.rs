@@ -172,8 +172,9 @@ impl Client {
         AuthMethod::parse(&self.token_endpoint_auth_method).unwrap_or(AuthMethod::None)
     }
 
+    /// A public client proves nothing at the token endpoint (no secret, no keys).
     pub fn is_public(&self) -> bool {
-        self.secret_hash.is_none()
+        self.auth_method() == AuthMethod::None
     }
 
     pub fn grant_types(&self) -> Vec<String> {

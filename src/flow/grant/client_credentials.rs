@@ -46,7 +46,7 @@ pub async fn exchange(
     client: &Client,
     request: &TokenRequest<'_>,
 ) -> Result<TokenResponse, OAuthError> {
-    if client.is_public() && client.jwks.is_none() && client.jwks_uri.is_none() {
+    if client.is_public() {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
             "a public client cannot use client_credentials",
