@@ -142,6 +142,7 @@ impl App {
             clock,
             jwks_fetcher: JwksFetcher::new(),
             metadata: MetadataCache::default(),
+            metrics: Default::default(),
         });
         let router = http::router(services.clone());
         let (router, cleanup) = match database.sessions {

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod flow;
 pub mod http;
 pub mod labels;
+pub mod metrics;
 pub mod scope;
 pub mod secrets;
 pub mod services;

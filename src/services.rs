@@ -20,6 +20,8 @@ pub struct Services {
     pub jwks_fetcher: JwksFetcher,
     /// The discovery documents, rendered once: they depend on the configuration only.
     pub metadata: MetadataCache,
+    /// Request counters for `/metrics`.
+    pub metrics: crate::metrics::Metrics,
 }
 
 #[derive(Default)]

@@ -308,3 +308,34 @@ async fn discovery_is_honest_and_jwks_has_bare_public_keys() {
         }
     }
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_pattern_never_by_raw_path() {
+    let server = TestServer::start().await;
+    let http = http_client();
+    http.get(server.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap();
+    http.get(server.url("/register/some-client-id"))
+        .send()
+        .await
+        .unwrap();
+    let text = http
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("clearance_http_requests_total{route=\"/.well-known/openid-configuration\",status=\"200\"} 1"), "{text}");
+    assert!(
+        text.contains("route=\"/register/{client_id}\",status=\"401\""),
+        "{text}"
+    );
+    assert!(
+        !text.contains("some-client-id"),
+        "raw paths never become labels"
+    );
+}

@@ -130,6 +130,6 @@ async fn jwks(State(services): State<AppState>) -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=60"),
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
         ],
-        services.keys.current().jwks().to_string(),
+        services.keys.current().jwks_json(),
     )
 }

@@ -13,6 +13,7 @@ mod health;
 mod introspect;
 mod launch;
 mod login;
+pub mod metrics;
 mod pages;
 mod picker;
 mod register;
@@ -58,6 +59,11 @@ pub fn router(services: AppState) -> Router {
         .merge(health::router())
         .merge(assets::router())
         .merge(pages::router())
+        .merge(metrics::router())
+        .route_layer(middleware::from_fn_with_state(
+            services.clone(),
+            metrics::track,
+        ))
         .layer(middleware::from_fn(security_headers))
         .with_state(services)
 }

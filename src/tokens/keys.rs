@@ -154,6 +154,8 @@ pub fn jwk_thumbprint(jwk: &Jwk) -> Result<String, TokenError> {
 #[derive(Debug, Default)]
 pub struct KeyRing {
     keys: Vec<SigningKey>,
+    /// The JWKS document, serialized once per ring (the ring is replaced, never changed).
+    jwks_json: bytes::Bytes,
 }
 
 impl KeyRing {
@@ -175,7 +177,12 @@ impl KeyRing {
         }
         // Newest first, so `active` finds the newest active key of an algorithm.
         keys.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.kid.cmp(&b.kid)));
-        Ok(KeyRing { keys })
+        let mut ring = KeyRing {
+            keys,
+            jwks_json: bytes::Bytes::new(),
+        };
+        ring.jwks_json = bytes::Bytes::from(ring.jwks().to_string());
+        Ok(ring)
     }
 
     /// The key that signs new tokens with `alg`.
@@ -192,6 +199,11 @@ impl KeyRing {
 
     pub fn keys(&self) -> &[SigningKey] {
         &self.keys
+    }
+
+    /// The serialized JWKS document, cheap to clone per request.
+    pub fn jwks_json(&self) -> bytes::Bytes {
+        self.jwks_json.clone()
     }
 
     /// The JWKS document: bare public keys with `kid`, `alg` and `use` (SMART

@@ -1,0 +1,41 @@
+//! `/metrics` in the Prometheus text format, and the middleware that counts requests under
+//! their route pattern (never the raw path, so ids and tokens never become labels).
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/metrics", get(metrics))
+}
+
+async fn metrics(State(services): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        services.metrics.render(),
+    )
+}
+
+/// Middleware: counts every request under its route pattern (unmatched ones as "other").
+pub async fn track(State(services): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "other".to_owned());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    services.metrics.record(
+        route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}
