@@ -25,15 +25,11 @@ async fn metrics(State(services): State<AppState>) -> impl IntoResponse {
 
 /// Middleware: counts every request under its route pattern (unmatched ones as "other").
 pub async fn track(State(services): State<AppState>, request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "other".to_owned());
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let started = Instant::now();
     let response = next.run(request).await;
     services.metrics.record(
-        route,
+        route.as_ref().map_or("other", MatchedPath::as_str),
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );
