@@ -79,17 +79,6 @@ async fn run_script(dir: &Path, args: Vec<String>) -> serde_json::Value {
     serde_json::from_str(stdout.lines().last().unwrap_or("")).expect("JSON result")
 }
 
-fn claims(jwt: &str) -> serde_json::Value {
-    use base64::Engine;
-    let payload = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap()
-}
-
 #[tokio::test]
 async fn a_patient_signs_in_ticks_mental_health_and_the_tokens_carry_it() {
     let Some(dir) = tools_or_skip() else { return };
@@ -144,11 +133,11 @@ async fn a_patient_signs_in_ticks_mental_health_and_the_tokens_carry_it() {
     assert!(body["refresh_token"].is_string());
     let expected = serde_json::json!({"confidentiality": "R", "sensitivity": ["BH", "MH", "PSY"], "purpose_of_use": "PATRQT"});
     assert_eq!(
-        claims(body["access_token"].as_str().unwrap())["security"],
+        jwt_claims(body["access_token"].as_str().unwrap())["security"],
         expected
     );
     assert_eq!(
-        claims(body["id_token"].as_str().unwrap())["security"],
+        jwt_claims(body["id_token"].as_str().unwrap())["security"],
         expected
     );
 }
