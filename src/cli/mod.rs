@@ -1,0 +1,327 @@
+//! The command line: `serve`, `demo`, and the operator's `user`, `client` and `keys`
+//! commands, which act on the same database as `serve` (also while it runs).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+mod admin;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::app::{self, App};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, Settings};
+use crate::demo;
+use crate::labels::Confidentiality;
+
+#[derive(Parser)]
+#[command(
+    name = "clearance",
+    version,
+    about = "An OpenID Connect authorization server for FHIR APIs that issues label-aware tokens"
+)]
+pub struct Cli {
+    /// TOML configuration file.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Address to listen on (CLEARANCE_LISTEN).
+    #[arg(long, global = true)]
+    listen: Option<String>,
+    /// Issuer URL (CLEARANCE_ISSUER).
+    #[arg(long, global = true)]
+    issuer: Option<String>,
+    /// sqlite://path or postgres://... (CLEARANCE_DATABASE_URL).
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve,
+    /// Run the server with demo users and a demo app, and print how to try it.
+    Demo,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage OAuth clients (apps).
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Show patients' consent decisions (grants).
+    #[command(subcommand)]
+    Consent(ConsentCommand),
+    /// The patient directory of the practitioner's patient picker.
+    #[command(subcommand)]
+    Patient(PatientCommand),
+}
+
+#[derive(Subcommand)]
+enum PatientCommand {
+    /// Add (or update) one patient.
+    Add {
+        /// The FHIR Patient id.
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        birth_date: Option<String>,
+        #[arg(long)]
+        gender: Option<String>,
+    },
+    /// Import the Patient resources of a FHIR Bundle (JSON file, or - for standard input).
+    Import { file: PathBuf },
+    /// List patients, optionally those whose name contains --name.
+    List {
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConsentCommand {
+    /// List grants (newest first): id, user, app, scope, security claim, state.
+    List {
+        #[arg(long)]
+        username: Option<String>,
+    },
+    /// Print one grant as a FHIR R4 Consent resource (JSON).
+    Show { id: String },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user. Without --password-stdin a random password is generated and printed.
+    Add(UserAdd),
+    List,
+    Remove {
+        #[arg(long)]
+        username: String,
+    },
+}
+
+#[derive(Args)]
+struct UserAdd {
+    #[arg(long)]
+    username: String,
+    /// The user's FHIR resource, e.g. Patient/123.
+    #[arg(long)]
+    fhir_user: Option<String>,
+    #[arg(long, default_value = "patient", value_parser = ["patient", "practitioner"])]
+    role: String,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    password_stdin: bool,
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long)]
+    email: Option<String>,
+    /// The highest confidentiality this user's grants may carry (U, L, M, N, R, V); for
+    /// practitioners. Without it: no limit.
+    #[arg(long, value_parser = parse_confidentiality)]
+    clearance: Option<Confidentiality>,
+    /// A sensitivity category id (e.g. mental-health) or ActCode code (e.g. ETHUD) the
+    /// clearance covers; repeat for several. Without it: no limit.
+    #[arg(long = "clearance-sensitivity")]
+    clearance_sensitivity: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Register a client and print it as JSON (with client_secret when one is issued).
+    Add(ClientAdd),
+    List,
+    Remove {
+        #[arg(long)]
+        client_id: String,
+    },
+    /// Pre-authorize system/ scopes for a backend service (none given: withdraw them).
+    SystemScopes {
+        #[arg(long)]
+        client_id: String,
+        #[arg(long = "system-scope")]
+        system_scopes: Vec<String>,
+    },
+    /// Issue a new client secret; the old one stops working at once.
+    RotateSecret {
+        #[arg(long)]
+        client_id: String,
+    },
+    /// Issue an initial access token for dynamic registration (RFC 7591 §3), single use.
+    Token {
+        /// Seconds until it expires.
+        #[arg(long, default_value_t = 86400)]
+        expires_in: i64,
+    },
+}
+
+#[derive(Args)]
+struct ClientAdd {
+    #[arg(long)]
+    name: String,
+    /// A redirect URI; repeat for several. Compared as exact strings.
+    #[arg(long = "redirect-uri")]
+    redirect_uris: Vec<String>,
+    /// A public client (browser or native app): no secret, PKCE only. The default.
+    #[arg(long, conflicts_with = "confidential")]
+    public: bool,
+    /// A confidential client with a client secret.
+    #[arg(long)]
+    confidential: bool,
+    /// A fixed client_id instead of a random one.
+    #[arg(long)]
+    client_id: Option<String>,
+    /// The ID token signing algorithm.
+    #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256"])]
+    id_token_alg: String,
+    /// The label ceiling: the highest confidentiality the app may ever be granted (U, L, M,
+    /// N, R, V). A wellness app capped at N never sees restricted records.
+    #[arg(long, value_parser = parse_confidentiality)]
+    max_confidentiality: Option<Confidentiality>,
+    /// A sensitivity category id (e.g. mental-health) or ActCode code the app may ever be
+    /// granted; repeat for several. Without it: any the patient chooses.
+    #[arg(long = "allow-sensitivity")]
+    allow_sensitivity: Vec<String>,
+    /// The app may be granted no sensitive category at all.
+    #[arg(long, conflicts_with = "allow_sensitivity")]
+    no_sensitivity: bool,
+    /// An EHR that may request SMART launch handles at POST /launch (needs --confidential).
+    #[arg(long, requires = "confidential")]
+    ehr_launcher: bool,
+    /// A confidential asymmetric client (private_key_jwt) whose keys are published here.
+    #[arg(long, conflicts_with_all = ["confidential", "public", "jwks_file"])]
+    jwks_uri: Option<String>,
+    /// A confidential asymmetric client (private_key_jwt) with this JWKS (JSON file).
+    #[arg(long, conflicts_with_all = ["confidential", "public"])]
+    jwks_file: Option<PathBuf>,
+    /// A system/ scope pre-authorized for client_credentials (backend services); repeat.
+    #[arg(long = "system-scope")]
+    system_scopes: Vec<String>,
+    /// Allow client_credentials for a client-secret client (non-SMART use).
+    #[arg(long, requires = "confidential")]
+    client_credentials: bool,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// List the signing keys (kid, algorithm, state).
+    List,
+    /// Generate new keys that sign from now on; the old ones stay published until every
+    /// token they signed has expired.
+    Rotate,
+}
+
+fn parse_confidentiality(text: &str) -> Result<Confidentiality, String> {
+    Confidentiality::parse(&text.to_ascii_uppercase())
+        .ok_or_else(|| format!("{text:?} is not a v3-Confidentiality code (U, L, M, N, R, V)"))
+}
+
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("clearance: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn load_config(cli: &Cli) -> Result<Config, String> {
+    let mut settings = Settings::default();
+    if let Some(path) = &cli.config {
+        settings = settings.overlay(Settings::from_file(path).map_err(|e| e.to_string())?);
+    }
+    settings =
+        settings.overlay(Settings::from_env(|k| std::env::var(k).ok()).map_err(|e| e.to_string())?);
+    settings = settings.overlay(Settings {
+        listen: cli.listen.clone(),
+        issuer: cli.issuer.clone(),
+        database_url: cli.database_url.clone(),
+        ..Settings::default()
+    });
+    Config::from_settings(settings).map_err(|e| e.to_string())
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let mut config = load_config(&cli)?;
+    let now = SystemClock.now();
+    match cli.command {
+        Command::Serve => serve(config).await,
+        Command::Demo => {
+            config.demo = true;
+            // The demo is for trying things: anyone may register an app.
+            if std::env::var_os("CLEARANCE_REGISTRATION").is_none() {
+                config.registration = crate::config::RegistrationPolicy::Open;
+            }
+            let database = app::open_database(&config)
+                .await
+                .map_err(|e| e.to_string())?;
+            demo::seed(database.store.as_ref(), &config, now).await?;
+            drop(database);
+            print_demo_banner(&config);
+            serve(config).await
+        }
+        Command::User(command) => admin::user_command(&config, command, now).await,
+        Command::Client(command) => admin::client_command(&config, command, now).await,
+        Command::Keys(command) => admin::keys_command(&config, command, now).await,
+        Command::Consent(command) => admin::consent_command(&config, command).await,
+        Command::Patient(command) => admin::patient_command(&config, command, now).await,
+    }
+}
+
+async fn serve(config: Config) -> Result<(), String> {
+    let app = App::build(config).await.map_err(|e| e.to_string())?;
+    tracing::info!(address = %app.local_addr(), issuer = %app.services.config.issuer, "Clearance is listening");
+    app.run_until_stopped().await.map_err(|e| e.to_string())
+}
+
+fn print_demo_banner(config: &Config) {
+    println!();
+    println!("Clearance demo is starting.");
+    println!();
+    println!("  Open        {}/demo", config.issuer);
+    println!(
+        "              (the demo app asks you to sign in and choose what it may see, then shows"
+    );
+    println!(
+        "               its tokens and which labelled sample records a FHIR server would release)"
+    );
+    println!(
+        "  Also        {}/demo?app=wellness   (an app capped at normal records)",
+        config.issuer
+    );
+    println!(
+        "              {}/account             (your apps: revoke, share less, export)",
+        config.issuer
+    );
+    println!();
+    println!("  Sign in as  username          password");
+    for (username, password, role, fhir_user, _) in demo::DEMO_USERS {
+        println!(
+            "              {username:<17} {password:<18} {} {fhir_user}",
+            role.as_str()
+        );
+    }
+    println!();
+    println!(
+        "  Discovery   {}/.well-known/openid-configuration",
+        config.issuer
+    );
+    println!();
+}
