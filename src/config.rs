@@ -292,6 +292,13 @@ impl Config {
         self.issuer.starts_with("https://")
     }
 
+    /// Is `url` one of the configured FHIR base URLs (a trailing slash does not matter)?
+    pub fn is_fhir_base(&self, url: &str) -> bool {
+        self.fhir_base_urls
+            .iter()
+            .any(|base| base.trim_end_matches('/') == url.trim_end_matches('/'))
+    }
+
     pub fn category(&self, id: &str) -> Option<&Category> {
         self.categories.iter().find(|c| c.id == id)
     }

@@ -221,12 +221,7 @@ pub async fn validate(
             ));
         }
         (Some(a), _) | (None, Some(a)) => {
-            let known = services
-                .config
-                .fhir_base_urls
-                .iter()
-                .any(|base| base.trim_end_matches('/') == a.trim_end_matches('/'));
-            if !known {
+            if !services.config.is_fhir_base(a) {
                 return Err(fail(
                     "invalid_request",
                     "aud is not a FHIR server this authorization server issues tokens for",

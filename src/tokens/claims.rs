@@ -81,6 +81,19 @@ pub fn sign<T: Serialize>(
     Ok(jwt::encode_with_signer(&payload, &header, key.signer())?)
 }
 
+/// Decodes a JWT signed by a key of the ring: the header's `kid` picks the key, whose
+/// algorithm must be the header's `alg`.
+fn decode_with_ring(ring: &KeyRing, token: &str) -> Result<(JwtPayload, JwsHeader), TokenError> {
+    jwt::decode_with_verifier_selector(token, |header| {
+        Ok(header
+            .key_id()
+            .and_then(|kid| ring.by_kid(kid))
+            .filter(|k| header.algorithm() == Some(k.alg.name()))
+            .map(|k| k.verifier()))
+    })
+    .map_err(|_| TokenError::Invalid("signature"))
+}
+
 /// Verifies a JWT access token issued by us: signature with a key of the ring chosen by
 /// `kid`, `typ: at+jwt` (RFC 9068 §4), issuer, and expiry. Returns its claims.
 pub fn verify_access_token(
@@ -89,14 +102,7 @@ pub fn verify_access_token(
     issuer: &str,
     now: i64,
 ) -> Result<AccessTokenClaims, TokenError> {
-    let (payload, header) = jwt::decode_with_verifier_selector(token, |header| {
-        Ok(header
-            .key_id()
-            .and_then(|kid| ring.by_kid(kid))
-            .filter(|k| header.algorithm() == Some(k.alg.name()))
-            .map(|k| k.verifier()))
-    })
-    .map_err(|_| TokenError::Invalid("signature"))?;
+    let (payload, header) = decode_with_ring(ring, token)?;
     if header.token_type() != Some(ACCESS_TOKEN_TYPE) {
         return Err(TokenError::Invalid("typ"));
     }
@@ -119,14 +125,7 @@ pub fn verify_id_token_hint(
     token: &str,
     issuer: &str,
 ) -> Result<String, TokenError> {
-    let (payload, _) = jwt::decode_with_verifier_selector(token, |header| {
-        Ok(header
-            .key_id()
-            .and_then(|kid| ring.by_kid(kid))
-            .filter(|k| header.algorithm() == Some(k.alg.name()))
-            .map(|k| k.verifier()))
-    })
-    .map_err(|_| TokenError::Invalid("signature"))?;
+    let (payload, _) = decode_with_ring(ring, token)?;
     if payload.issuer() != Some(issuer) {
         return Err(TokenError::Invalid("iss"));
     }

@@ -82,15 +82,7 @@ pub async fn exchange(
         }
     }
     let audience = match request.param("aud").or_else(|| request.param("resource")) {
-        Some(aud)
-            if services
-                .config
-                .fhir_base_urls
-                .iter()
-                .any(|b| b.trim_end_matches('/') == aud.trim_end_matches('/')) =>
-        {
-            aud.to_owned()
-        }
+        Some(aud) if services.config.is_fhir_base(aud) => aud.to_owned(),
         Some(_) => {
             return Err(OAuthError::new(
                 ErrorCode::InvalidRequest,
