@@ -29,23 +29,18 @@ async fn find(services: &Services, token: &str) -> StoreResult<Option<Found>> {
     let now = services.now();
     let ring = services.keys.current();
     if let Ok(claims) = verify_access_token(&ring, token, &services.config.issuer, now) {
-        if !services.store.access_token_active(&claims.jti, now).await? {
-            let backend = services.store.client_token_active(&claims.jti, now).await?;
-            return Ok(backend
-                .filter(|client_id| *client_id == claims.client_id)
-                .map(|_| Found::Backend {
-                    claims: Box::new(claims),
-                }));
-        }
-        // The record's grant is active (checked above); read it for the launch context.
-        return Ok(services
+        let claims = Box::new(claims);
+        if let Some(grant) = services
             .store
-            .access_token_grant(&claims.jti)
+            .active_access_token_grant(&claims.jti, now)
             .await?
-            .map(|grant| Found::Access {
-                claims: Box::new(claims),
-                grant,
-            }));
+        {
+            return Ok(Some(Found::Access { claims, grant }));
+        }
+        let backend = services.store.client_token_active(&claims.jti, now).await?;
+        return Ok(backend
+            .filter(|client_id| *client_id == claims.client_id)
+            .map(|_| Found::Backend { claims }));
     }
     let Some(refresh) = services
         .store
@@ -79,6 +74,19 @@ fn context_of(grant: &Grant) -> LaunchContext {
     }
 }
 
+/// The RFC 7662 members that come straight from a JWT access token.
+fn insert_access_claims(out: &mut Map<String, Value>, claims: &crate::tokens::AccessTokenClaims) {
+    out.insert("token_type".into(), json!("Bearer"));
+    out.insert("scope".into(), json!(claims.scope));
+    out.insert("client_id".into(), json!(claims.client_id));
+    out.insert("sub".into(), json!(claims.sub));
+    out.insert("aud".into(), json!(claims.aud));
+    out.insert("iss".into(), json!(claims.iss));
+    out.insert("exp".into(), json!(claims.exp));
+    out.insert("iat".into(), json!(claims.iat));
+    out.insert("jti".into(), json!(claims.jti));
+}
+
 /// RFC 7662 §2.2: an active token's claims, or exactly `{"active": false}` for anything else
 /// (expired, revoked, unknown, malformed).
 pub async fn introspect(services: &Services, token: &str) -> StoreResult<Value> {
@@ -90,15 +98,7 @@ pub async fn introspect(services: &Services, token: &str) -> StoreResult<Value> 
     out.insert("active".into(), json!(true));
     let grant = match found {
         Found::Backend { claims } => {
-            out.insert("token_type".into(), json!("Bearer"));
-            out.insert("scope".into(), json!(claims.scope));
-            out.insert("client_id".into(), json!(claims.client_id));
-            out.insert("sub".into(), json!(claims.sub));
-            out.insert("aud".into(), json!(claims.aud));
-            out.insert("iss".into(), json!(claims.iss));
-            out.insert("exp".into(), json!(claims.exp));
-            out.insert("iat".into(), json!(claims.iat));
-            out.insert("jti".into(), json!(claims.jti));
+            insert_access_claims(&mut out, &claims);
             out.insert(
                 "security".into(),
                 serde_json::to_value(&claims.security).unwrap_or(Value::Null),
@@ -106,16 +106,8 @@ pub async fn introspect(services: &Services, token: &str) -> StoreResult<Value> 
             return Ok(Value::Object(out));
         }
         Found::Access { claims, grant } => {
-            out.insert("token_type".into(), json!("Bearer"));
-            out.insert("scope".into(), json!(claims.scope));
-            out.insert("client_id".into(), json!(claims.client_id));
-            out.insert("sub".into(), json!(claims.sub));
-            out.insert("aud".into(), json!(claims.aud));
-            out.insert("iss".into(), json!(claims.iss));
-            out.insert("exp".into(), json!(claims.exp));
-            out.insert("iat".into(), json!(claims.iat));
-            out.insert("jti".into(), json!(claims.jti));
-            if let Some(f) = claims.fhir_user {
+            insert_access_claims(&mut out, &claims);
+            if let Some(f) = &claims.fhir_user {
                 out.insert("fhirUser".into(), json!(f));
             }
             grant

@@ -478,9 +478,14 @@ macro_rules! sql_store_impl {
                     .await?)
             }
 
-            async fn access_token_grant(&self, jti: &str) -> StoreResult<Option<Grant>> {
-                Ok(sqlx::query_as(sql::ACCESS_GRANT)
+            async fn active_access_token_grant(
+                &self,
+                jti: &str,
+                now: i64,
+            ) -> StoreResult<Option<Grant>> {
+                Ok(sqlx::query_as(sql::ACTIVE_ACCESS_GRANT)
                     .bind(jti)
+                    .bind(now)
                     .fetch_optional(&self.pool)
                     .await?)
             }

@@ -158,8 +158,9 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
     ) -> StoreResult<Redemption<RefreshToken>>;
     async fn insert_access_token(&self, record: &AccessTokenRecord) -> StoreResult<()>;
-    /// The grant an access token was issued from.
-    async fn access_token_grant(&self, jti: &str) -> StoreResult<Option<Grant>>;
+    /// The grant of an access token that is recorded, unexpired, and whose grant is not
+    /// revoked (what `access_token_active` checks, with the grant in one query).
+    async fn active_access_token_grant(&self, jti: &str, now: i64) -> StoreResult<Option<Grant>>;
     /// Is the access token with this `jti` recorded, unexpired, and its grant not revoked?
     async fn access_token_active(&self, jti: &str, now: i64) -> StoreResult<bool>;
 

@@ -77,8 +77,7 @@ pub const INSERT_LAUNCH: &str = "INSERT INTO launches (launch_hash, issued_to, c
 /// The single atomic step that spends a launch handle.
 pub const SPEND_LAUNCH: &str = "UPDATE launches SET used_at = $2 WHERE launch_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING *";
 pub const PURGE_LAUNCHES: &str = "DELETE FROM launches WHERE expires_at <= $1";
-pub const ACCESS_GRANT: &str =
-    "SELECT g.* FROM grants g JOIN access_tokens a ON a.grant_id = g.id WHERE a.jti = $1";
+pub const ACTIVE_ACCESS_GRANT: &str = "SELECT g.* FROM grants g JOIN access_tokens a ON a.grant_id = g.id WHERE a.jti = $1 AND a.expires_at > $2 AND g.revoked_at IS NULL";
 pub const RECORD_JTI: &str = "INSERT INTO assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
 pub const INSERT_INITIAL_TOKEN: &str = "INSERT INTO initial_access_tokens (token_hash, created_at, expires_at, used_at) VALUES ($1, $2, $3, NULL)";
 pub const SPEND_INITIAL_TOKEN: &str = "UPDATE initial_access_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2";
