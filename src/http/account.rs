@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use tower_sessions::Session;
 
-use super::authorize::{parse_pairs, signed_in};
+use super::authorize::{form_field, parse_pairs, signed_in};
 use super::consent::describe;
 use super::error::{error_page, unavailable_page};
 use super::pages::{AccountPage, AppView, HistoryEntry};
@@ -74,7 +74,7 @@ async fn show(State(services): State<AppState>, session: Session) -> Response {
                 client_id: app.client.client_id.clone(),
                 name: app.client.name.clone(),
                 since: when(app.grant.created_at),
-                scopes: ScopeSetText::plain(&app.grant.scope),
+                scopes: plain_scopes(&app.grant.scope),
                 shared,
                 may_see: join_in_sentence(&phrases, "and"),
                 confidentiality: format!(
@@ -115,22 +115,12 @@ async fn show(State(services): State<AppState>, session: Session) -> Response {
 }
 
 /// Plain-language titles of a stored scope string.
-struct ScopeSetText;
-
-impl ScopeSetText {
-    fn plain(scope: &str) -> Vec<String> {
-        scope
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .map(|s| describe(s).0)
-            .collect()
-    }
-}
-
-fn form_field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    form.iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+fn plain_scopes(scope: &str) -> Vec<String> {
+    scope
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(|s| describe(s).0)
+        .collect()
 }
 
 async fn revoke(State(services): State<AppState>, session: Session, body: Bytes) -> Response {

@@ -30,6 +30,13 @@ pub fn parse_pairs(bytes: &[u8]) -> Vec<(String, String)> {
     url::form_urlencoded::parse(bytes).into_owned().collect()
 }
 
+/// The first value of a field in parsed form pairs.
+pub fn form_field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
 async fn authorize_get(
     State(services): State<AppState>,
     session: Session,

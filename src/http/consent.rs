@@ -11,8 +11,8 @@ use axum::routing::get;
 use tower_sessions::Session;
 
 use super::authorize::{
-    PatientContext, RequestRef, expired_page, launch_context, load_pending, parse_pairs, signed_in,
-    valid_request_id,
+    PatientContext, RequestRef, expired_page, form_field, launch_context, load_pending,
+    parse_pairs, signed_in, valid_request_id,
 };
 use super::error::{error_page, unavailable_page};
 use super::pages::{CategoryChoice, ConsentPage, GranularChoice, ScopeChoice};
@@ -162,11 +162,7 @@ async fn show(
 /// The consent form: `csrf`, `request`, `decision` (allow or deny), one `scope` per ticked box.
 async fn decide(State(services): State<AppState>, session: Session, body: Bytes) -> Response {
     let form = parse_pairs(&body);
-    let field = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let field = |name: &str| form_field(&form, name);
     if !csrf::check(&session, field("csrf")).await {
         return error_page(
             StatusCode::FORBIDDEN,

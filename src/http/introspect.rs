@@ -10,7 +10,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 
 use super::AppState;
-use super::authorize::parse_pairs;
+use super::authorize::{form_field, parse_pairs};
 use super::error::oauth_error_response;
 use crate::flow::client_auth;
 use crate::flow::{OAuthError, introspect};
@@ -37,12 +37,7 @@ async fn authenticated(
     body: &[u8],
 ) -> Result<(Client, Option<String>), OAuthError> {
     let form = parse_pairs(body);
-    let field = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
-    };
+    let field = |name: &str| form_field(&form, name).filter(|v| !v.is_empty());
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());

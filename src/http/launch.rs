@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::AppState;
-use super::authorize::parse_pairs;
+use super::authorize::{form_field, parse_pairs};
 use super::error::oauth_error_response;
 use crate::flow::launch::{self, LaunchRequest};
 use crate::flow::{OAuthError, client_auth};
@@ -26,10 +26,9 @@ pub fn router() -> Router<AppState> {
 async fn issue(State(services): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let form = parse_pairs(&body);
     let field = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
+        form_field(&form, name)
             .filter(|v| !v.is_empty())
+            .map(str::to_owned)
     };
     let result = async {
         let authorization = headers

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::authorize::{
-    expired_page, load_pending, parse_pairs, picked_key, signed_in, valid_request_id,
+    expired_page, form_field, load_pending, parse_pairs, picked_key, signed_in, valid_request_id,
 };
 use super::error::{error_page, unavailable_page};
 use super::pages::{PatientChoice, PickerPage};
@@ -91,11 +91,7 @@ async fn show(
 
 async fn choose(State(services): State<AppState>, session: Session, body: Bytes) -> Response {
     let form = parse_pairs(&body);
-    let field = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let field = |name: &str| form_field(&form, name);
     if !csrf::check(&session, field("csrf")).await {
         return error_page(
             StatusCode::FORBIDDEN,
