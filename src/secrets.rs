@@ -19,6 +19,17 @@ pub fn random_id() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A client identifier: 22 characters of `[A-Za-z0-9]` (about 131 bits). Unlike base64url it
+/// never starts with `-`, so an operator can pass it to `clearance client ... --client-id ID`
+/// without the command line taking it for a flag, and it needs no escaping in a URL or a form.
+pub fn random_client_id() -> String {
+    rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(22)
+        .map(char::from)
+        .collect()
+}
+
 /// SHA-256 of a high-entropy secret, base64url. High-entropy random secrets need no salt or
 /// slow hash (ARCHITECTURE habit 9); passwords use argon2 instead.
 pub fn hash_secret(secret: &str) -> String {
@@ -94,6 +105,17 @@ mod tests {
         assert!(!is_valid_verifier(&format!("{}+", "a".repeat(43))));
         assert!(!is_valid_s256_challenge("short"));
         assert!(!is_valid_s256_challenge(&format!("{}=", &CHALLENGE[..42])));
+    }
+
+    #[test]
+    fn client_ids_are_alphanumeric_and_distinct() {
+        let ids: std::collections::HashSet<String> =
+            (0..2000).map(|_| random_client_id()).collect();
+        assert_eq!(ids.len(), 2000);
+        assert!(
+            ids.iter()
+                .all(|id| id.len() == 22 && id.bytes().all(|b| b.is_ascii_alphanumeric()))
+        );
     }
 
     #[test]

@@ -390,6 +390,37 @@ fn users_clients_and_keys_from_the_command_line() {
             .success(),
         "no secret to rotate"
     );
+    // A client id that begins with `-` (earlier versions issued base64url ids) still works
+    // as the value of --client-id; new ids are alphanumeric and cannot begin with it.
+    let legacy = json(&clearance(
+        &db,
+        &[
+            "client",
+            "add",
+            "--name",
+            "Legacy",
+            "--confidential",
+            "--client-id=-Legacy_id",
+            "--redirect-uri",
+            "https://legacy.example/cb",
+        ],
+        None,
+    ));
+    assert_eq!(legacy["client_id"], "-Legacy_id");
+    let rotated = json(&clearance(
+        &db,
+        &["client", "rotate-secret", "--client-id", "-Legacy_id"],
+        None,
+    ));
+    assert_ne!(rotated["client_secret"], legacy["client_secret"]);
+    assert!(
+        confidential["client_id"]
+            .as_str()
+            .unwrap()
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric()),
+        "issued client ids are alphanumeric"
+    );
     let token = json(&clearance(
         &db,
         &["client", "token", "--expires-in", "600"],

@@ -137,19 +137,22 @@ enum ClientCommand {
     Add(ClientAdd),
     List,
     Remove {
-        #[arg(long)]
+        /// The client to act on. An identifier beginning with `-` (issued by an earlier version) is accepted.
+        #[arg(long, allow_hyphen_values = true)]
         client_id: String,
     },
     /// Pre-authorize system/ scopes for a backend service (none given: withdraw them).
     SystemScopes {
-        #[arg(long)]
+        /// The client to act on. An identifier beginning with `-` (issued by an earlier version) is accepted.
+        #[arg(long, allow_hyphen_values = true)]
         client_id: String,
         #[arg(long = "system-scope")]
         system_scopes: Vec<String>,
     },
     /// Issue a new client secret; the old one stops working at once.
     RotateSecret {
-        #[arg(long)]
+        /// The client to act on. An identifier beginning with `-` (issued by an earlier version) is accepted.
+        #[arg(long, allow_hyphen_values = true)]
         client_id: String,
     },
     /// Issue an initial access token for dynamic registration (RFC 7591 §3), single use.
