@@ -13,16 +13,11 @@ pub fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// A shorter random identifier (128 bits) for rows that are not bearer secrets.
+/// A random identifier for rows that are not bearer secrets (client ids, grant ids, user ids,
+/// `jti`): 22 characters of `[A-Za-z0-9]`, about 131 bits. Unlike base64url it never begins
+/// with `-`, so an operator can pass it to the command line (`clearance consent show ID`,
+/// `--client-id ID`) without it being taken for a flag, and it needs no escaping anywhere.
 pub fn random_id() -> String {
-    let bytes: [u8; 16] = rand::rng().random();
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// A client identifier: 22 characters of `[A-Za-z0-9]` (about 131 bits). Unlike base64url it
-/// never starts with `-`, so an operator can pass it to `clearance client ... --client-id ID`
-/// without the command line taking it for a flag, and it needs no escaping in a URL or a form.
-pub fn random_client_id() -> String {
     rand::rng()
         .sample_iter(rand::distr::Alphanumeric)
         .take(22)
@@ -108,9 +103,8 @@ mod tests {
     }
 
     #[test]
-    fn client_ids_are_alphanumeric_and_distinct() {
-        let ids: std::collections::HashSet<String> =
-            (0..2000).map(|_| random_client_id()).collect();
+    fn ids_are_alphanumeric_and_distinct() {
+        let ids: std::collections::HashSet<String> = (0..2000).map(|_| random_id()).collect();
         assert_eq!(ids.len(), 2000);
         assert!(
             ids.iter()

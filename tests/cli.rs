@@ -278,11 +278,15 @@ fn users_clients_and_keys_from_the_command_line() {
         json(&clearance(&db, &["consent", "list"], None)),
         serde_json::json!([])
     );
-    assert!(
-        !clearance(&db, &["consent", "show", "nope"], None)
-            .status
-            .success()
-    );
+    for missing in ["nope", "-nope"] {
+        let out = clearance(&db, &["consent", "show", missing], None);
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(&format!("no consent \"{missing}\"")),
+            "an id that begins with '-' is an id, not a flag: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 
     // Every client type: asymmetric by file or URL, backend services, secret rotation,
     // initial access tokens.

@@ -91,7 +91,11 @@ enum ConsentCommand {
         username: Option<String>,
     },
     /// Print one grant as a FHIR R4 Consent resource (JSON).
-    Show { id: String },
+    Show {
+        /// The grant id. One beginning with `-` (issued by an earlier version) is accepted.
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]

@@ -152,7 +152,7 @@ pub async fn register(
     let client_id = new
         .client_id
         .map(str::to_owned)
-        .unwrap_or_else(secrets::random_client_id);
+        .unwrap_or_else(secrets::random_id);
     let secret = new.confidential.then(secrets::random_token);
     let grant_types = grant_types_for(
         new.redirect_uris,

@@ -204,7 +204,7 @@ fn client_uri(services: &Services, client_id: &str) -> String {
 pub async fn register(services: &Services, body: &Value) -> Result<Value, RegistrationError> {
     let (m, method, grant_types, stored) = validate(body)?;
     let now = services.now();
-    let client_id = secrets::random_client_id();
+    let client_id = secrets::random_id();
     let secret = matches!(
         method,
         AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
