@@ -9,6 +9,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::labels::categories::{self, Category, default_categories};
+use crate::smart_style;
 
 /// Every setting, after layering. Durations are whole seconds.
 #[derive(Debug, Clone)]
@@ -38,6 +39,9 @@ pub struct Config {
     pub categories: Vec<Category>,
     /// Who may use dynamic client registration (RFC 7591).
     pub registration: RegistrationPolicy,
+    /// The SMART Style JSON given to EHR-launched apps (`smart_style_url`): the operator's
+    /// (the EHR's own) or, by default, Clearance's `/smart-style.json`.
+    pub smart_style_url: String,
     /// Demo mode: seeds demo data and enables the `/demo` relying party pages.
     pub demo: bool,
 }
@@ -73,6 +77,8 @@ pub struct Settings {
     pub categories: Option<Vec<Category>>,
     /// `open`, `token` (an initial access token from `clearance client token`) or `closed`.
     pub registration: Option<String>,
+    /// An absolute http(s) URL of the EHR's SMART Style JSON.
+    pub smart_style_url: Option<String>,
 }
 
 /// A configuration problem, worded for the operator.
@@ -127,6 +133,7 @@ impl Settings {
             // Categories are structured; they are set in the TOML file only.
             categories: None,
             registration: lookup("CLEARANCE_REGISTRATION"),
+            smart_style_url: lookup("CLEARANCE_SMART_STYLE_URL"),
         })
     }
 
@@ -157,6 +164,7 @@ impl Settings {
                 .or(self.database_connect_attempts),
             categories: over.categories.or(self.categories),
             registration: over.registration.or(self.registration),
+            smart_style_url: over.smart_style_url.or(self.smart_style_url),
         }
     }
 }
@@ -206,6 +214,20 @@ impl Config {
                 )));
             }
         }
+        let smart_style_url = match s.smart_style_url {
+            Some(url) => {
+                let parsed = Url::parse(&url).map_err(|e| {
+                    ConfigError(format!("smart_style_url {url:?} is not a URL: {e}"))
+                })?;
+                if !matches!(parsed.scheme(), "http" | "https") {
+                    return Err(ConfigError(format!(
+                        "smart_style_url {url:?} must be an http(s) URL"
+                    )));
+                }
+                url
+            }
+            None => smart_style::default_url(&issuer),
+        };
         let config = Config {
             listen,
             issuer,
@@ -232,6 +254,7 @@ impl Config {
                     )));
                 }
             },
+            smart_style_url,
             demo: false,
         };
         categories::validate(&config.categories)
@@ -354,6 +377,17 @@ mod tests {
         assert_eq!(c.issuer, "http://127.0.0.1:8080");
         assert_eq!(c.database_url, "sqlite://data/clearance.db");
         assert_eq!(c.fhir_base_urls, vec!["http://127.0.0.1:8080/fhir"]);
+        assert!(
+            c.smart_style_url
+                .starts_with("http://127.0.0.1:8080/smart-style.json?v=")
+        );
+        let ehr = Settings::from_env(env(&[(
+            "CLEARANCE_SMART_STYLE_URL",
+            "https://ehr.example/style.json",
+        )]))
+        .unwrap();
+        let c = Config::from_settings(ehr).unwrap();
+        assert_eq!(c.smart_style_url, "https://ehr.example/style.json");
     }
 
     #[test]
@@ -403,6 +437,10 @@ mod tests {
             },
             Settings {
                 access_token_ttl: Some(0),
+                ..Default::default()
+            },
+            Settings {
+                smart_style_url: Some("javascript:alert(1)".into()),
                 ..Default::default()
             },
         ];

@@ -13,5 +13,6 @@ pub mod metrics;
 pub mod scope;
 pub mod secrets;
 pub mod services;
+pub mod smart_style;
 pub mod store;
 pub mod tokens;

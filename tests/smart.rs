@@ -89,6 +89,8 @@ async fn discovery_well_known_smart_configuration() {
             "permission-v1",
             "permission-v2",
             "permission-offline",
+            "context-banner",
+            "context-style",
         ] {
             assert!(capabilities.contains(&c), "{c}");
         }
@@ -153,6 +155,10 @@ async fn standalone_launch_patient_gets_their_own_patient_in_context() {
     assert!(
         body.get("need_patient_banner").is_none(),
         "banner is an EHR-launch context"
+    );
+    assert!(
+        body.get("smart_style_url").is_none(),
+        "styling is an EHR-launch context"
     );
     let access = jwt_claims(body["access_token"].as_str().unwrap());
     assert_eq!(access["aud"], fhir(&server));
@@ -486,6 +492,16 @@ async fn ehr_launch_resolves_the_launch_context_once() {
     assert_eq!(body["patient"], "alice");
     assert_eq!(body["encounter"], "enc-1");
     assert_eq!(body["need_patient_banner"], true);
+    // context-style: the app is told where the styling document is, and can fetch it from
+    // the browser.
+    let style_url = body["smart_style_url"].as_str().unwrap();
+    assert!(style_url.starts_with(&format!("{}/smart-style.json?v=", server.issuer)));
+    let r = http_client().get(style_url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    let style: Value = r.json().await.unwrap();
+    assert!(style["color_highlight"].as_str().unwrap().starts_with('#'));
+    assert!(style["font_family_body"].is_string());
     assert_eq!(
         body["fhirContext"],
         json!([{"reference": "DiagnosticReport/r1"}])

@@ -26,6 +26,7 @@ pub const CAPABILITIES: &[&str] = &[
     "client-confidential-asymmetric",
     "sso-openid-connect",
     "context-banner",
+    "context-style",
     "context-ehr-patient",
     "context-ehr-encounter",
     "context-standalone-patient",

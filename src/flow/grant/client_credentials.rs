@@ -131,5 +131,6 @@ pub async fn exchange(
         fhir_context: Vec::new(),
         need_patient_banner: None,
         intent: None,
+        smart_style_url: None,
     })
 }

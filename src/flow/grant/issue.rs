@@ -34,6 +34,9 @@ pub struct TokenResponse {
     pub need_patient_banner: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub intent: Option<String>,
+    /// `context-style`: EHR launch only, like the banner (the app should look like the EHR).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smart_style_url: Option<String>,
 }
 
 impl std::fmt::Debug for TokenResponse {
@@ -155,6 +158,10 @@ pub async fn issue_tokens(
         fhir_context: serde_json::from_str(&grant.fhir_context).unwrap_or_default(),
         need_patient_banner: grant.need_patient_banner.map(|b| b == 1),
         intent: grant.intent.clone(),
+        // `need_patient_banner` is stored for EHR launches only.
+        smart_style_url: grant
+            .need_patient_banner
+            .map(|_| config.smart_style_url.clone()),
     })
 }
 
