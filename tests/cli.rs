@@ -496,7 +496,7 @@ async fn a_rotation_by_the_command_line_is_used_by_the_running_server() {
         .to_owned();
 
     let mut after = before.clone();
-    for _ in 0..50 {
+    for _ in 0..150 {
         after = jwks(http.clone(), server.url("/jwks")).await;
         if after.len() == 4 {
             break;

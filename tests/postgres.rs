@@ -109,7 +109,7 @@ async fn a_database_that_goes_away_gives_503_and_the_server_recovers_without_res
 
     proxy.up();
     let mut status = 0;
-    for _ in 0..50 {
+    for _ in 0..150 {
         status = http_client()
             .get(server.url("/readyz"))
             .send()
@@ -165,12 +165,15 @@ impl Drop for Instance {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Two distinct ports the OS had free a moment ago, both held until both are known so that
+/// the second cannot be the first one handed out again.
+fn two_free_ports() -> (u16, u16) {
+    let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let b = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    (
+        a.local_addr().unwrap().port(),
+        b.local_addr().unwrap().port(),
+    )
 }
 
 async fn spawn_instance(database_url: &str, port: u16, issuer: &str) -> Instance {
@@ -364,7 +367,7 @@ async fn two_instances_share_flows_races_and_keys() {
     .unwrap();
     let id = client.client_id.clone();
 
-    let (port_a, port_b) = (free_port(), free_port());
+    let (port_a, port_b) = two_free_ports();
     let issuer = format!("http://127.0.0.1:{port_a}"); // one issuer for the deployment
     let a = spawn_instance(&url, port_a, &issuer).await;
     let b = spawn_instance(&url, port_b, &issuer).await;
@@ -459,7 +462,7 @@ async fn two_instances_share_flows_races_and_keys() {
     .unwrap();
     assert!(out.status.success());
     let mut seen = (Vec::new(), Vec::new());
-    for _ in 0..60 {
+    for _ in 0..150 {
         seen = (jwks_kids(&a.base).await, jwks_kids(&b.base).await);
         if seen.0.len() == 4 && seen.1.len() == 4 {
             break;
