@@ -62,13 +62,6 @@ pub fn pkce_s256_matches(verifier: &str, challenge: &str) -> bool {
     constant_time_eq(&computed, challenge)
 }
 
-/// OIDC Core §3.1.3.6 `at_hash`: the left half of the SHA-256 of the access token's ASCII,
-/// base64url. Valid for RS256 and ES256, the algorithms Clearance signs with.
-pub fn left_half_hash(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    URL_SAFE_NO_PAD.encode(&digest[..16])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,14 +112,5 @@ mod tests {
         assert_ne!(a, random_token());
         assert_ne!(hash_secret(&a), a);
         assert!(constant_time_eq(&hash_secret(&a), &hash_secret(&a)));
-    }
-
-    #[test]
-    fn at_hash_matches_the_oidc_example() {
-        // OIDC Core Appendix A.3 access token and at_hash.
-        assert_eq!(
-            left_half_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"),
-            "77QmUPtjPfzWtF2AnpK9RQ"
-        );
     }
 }

@@ -433,15 +433,20 @@ fn users_clients_and_keys_from_the_command_line() {
     assert_eq!(token["initial_access_token"].as_str().unwrap().len(), 43);
 
     let keys = json(&clearance(&db, &["keys", "list"], None));
-    assert_eq!(
-        keys.as_array().unwrap().len(),
-        2,
-        "an RSA and an EC key on first use"
-    );
+    let algs: Vec<&str> = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["alg"].as_str().unwrap())
+        .collect();
+    assert_eq!(algs.len(), 4, "one key per algorithm on first use");
+    for alg in ["RS256", "RS384", "ES256", "ES384"] {
+        assert!(algs.contains(&alg), "{alg}");
+    }
     let rotated = json(&clearance(&db, &["keys", "rotate"], None));
     let rotated = rotated.as_array().unwrap();
-    assert_eq!(rotated.len(), 4);
-    assert_eq!(rotated.iter().filter(|k| k["state"] == "active").count(), 2);
+    assert_eq!(rotated.len(), 8);
+    assert_eq!(rotated.iter().filter(|k| k["state"] == "active").count(), 4);
 }
 
 #[test]
@@ -480,7 +485,7 @@ async fn a_rotation_by_the_command_line_is_used_by_the_running_server() {
             .collect::<Vec<_>>()
     };
     let before = jwks(http.clone(), server.url("/jwks")).await;
-    assert_eq!(before.len(), 2);
+    assert_eq!(before.len(), 4);
     let out = tokio::task::spawn_blocking(move || clearance(&db, &["keys", "rotate"], None))
         .await
         .unwrap();
@@ -498,12 +503,12 @@ async fn a_rotation_by_the_command_line_is_used_by_the_running_server() {
     let mut after = before.clone();
     for _ in 0..150 {
         after = jwks(http.clone(), server.url("/jwks")).await;
-        if after.len() == 4 {
+        if after.len() == 8 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(after.len(), 4, "new keys published, old ones kept");
+    assert_eq!(after.len(), 8, "new keys published, old ones kept");
     assert!(before.iter().all(|k| after.contains(k)));
 
     // The new key signs.

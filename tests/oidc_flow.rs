@@ -4,7 +4,12 @@
 
 mod common;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use clearance::flow::clients::{self, NewClient};
+use clearance::tokens::Alg;
 use common::*;
+use openidconnect::core::CoreJwsSigningAlgorithm;
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
 };
@@ -12,6 +17,7 @@ use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
     PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
 };
+use sha2::Digest;
 
 #[tokio::test]
 async fn public_client_walks_the_whole_flow_with_openidconnect() {
@@ -85,9 +91,7 @@ async fn public_client_walks_the_whole_flow_with_openidconnect() {
     assert!(claims.auth_time().is_some());
     assert_eq!(
         claims.access_token_hash().map(|h| h.to_string()),
-        Some(clearance::secrets::left_half_hash(
-            tokens.access_token().secret()
-        ))
+        Some(Alg::Rs256.left_half_hash(tokens.access_token().secret()))
     );
     let sub = claims.subject().to_string();
 
@@ -196,6 +200,98 @@ async fn confidential_client_with_basic_and_post_authentication() {
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["token_type"], "Bearer");
+}
+
+/// Every algorithm of `id_token_signing_alg_values_supported` works: a client registered for
+/// it gets ID tokens signed with it, which openidconnect verifies against our JWKS (allowing
+/// only that algorithm), with an `at_hash` made with the algorithm's own hash.
+#[tokio::test]
+async fn id_tokens_in_every_advertised_algorithm_verify_with_openidconnect() {
+    let server = TestServer::start().await;
+    let http = http_client();
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(server.issuer.clone()).unwrap(), &http)
+            .await
+            .unwrap();
+    let advertised: Vec<String> = metadata
+        .id_token_signing_alg_values_supported()
+        .iter()
+        .map(|a| {
+            serde_json::to_value(a)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(advertised, ["RS256", "RS384", "ES256", "ES384"]);
+    for (alg, library_alg) in [
+        (Alg::Rs256, CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256),
+        (Alg::Rs384, CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha384),
+        (Alg::Es256, CoreJwsSigningAlgorithm::EcdsaP256Sha256),
+        (Alg::Es384, CoreJwsSigningAlgorithm::EcdsaP384Sha384),
+    ] {
+        let registered = clients::register(
+            server.services.store.as_ref(),
+            NewClient {
+                name: alg.name(),
+                redirect_uris: &[REDIRECT_URI.to_owned()],
+                id_token_alg: alg,
+                ..Default::default()
+            },
+            server.services.now(),
+        )
+        .await
+        .unwrap();
+        let client = CoreClient::from_provider_metadata(
+            metadata.clone(),
+            ClientId::new(registered.client_id.clone()),
+            None,
+        )
+        .set_redirect_uri(RedirectUrl::new(REDIRECT_URI.to_owned()).unwrap());
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, _, nonce) = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .set_pkce_challenge(challenge)
+            .url();
+        let back = authorize(&browser(), &server, url.as_str(), "alice", None)
+            .await
+            .redirect();
+        let tokens = client
+            .exchange_code(AuthorizationCode::new(query_param(&back, "code").unwrap()))
+            .unwrap()
+            .set_pkce_verifier(verifier)
+            .request_async(&http)
+            .await
+            .expect("token exchange");
+        let id_token = tokens.id_token().unwrap();
+        let verifier = client
+            .id_token_verifier()
+            .set_allowed_algs([library_alg.clone()]);
+        let claims = id_token
+            .claims(&verifier, &nonce)
+            .unwrap_or_else(|e| panic!("{} ID token verifies: {e}", alg.name()));
+        assert_eq!(
+            jwt_header(&id_token.to_string())["alg"],
+            alg.name(),
+            "signed as registered"
+        );
+        let access = tokens.access_token().secret().as_bytes();
+        let expected = match alg {
+            Alg::Rs256 | Alg::Es256 => URL_SAFE_NO_PAD.encode(&sha2::Sha256::digest(access)[..16]),
+            Alg::Rs384 | Alg::Es384 => URL_SAFE_NO_PAD.encode(&sha2::Sha384::digest(access)[..24]),
+        };
+        assert_eq!(
+            claims.access_token_hash().map(|h| h.to_string()),
+            Some(expected),
+            "{} at_hash",
+            alg.name()
+        );
+    }
 }
 
 #[tokio::test]

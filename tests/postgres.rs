@@ -464,15 +464,15 @@ async fn two_instances_share_flows_races_and_keys() {
     let mut seen = (Vec::new(), Vec::new());
     for _ in 0..150 {
         seen = (jwks_kids(&a.base).await, jwks_kids(&b.base).await);
-        if seen.0.len() == 4 && seen.1.len() == 4 {
+        if seen.0.len() == 8 && seen.1.len() == 8 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(
         seen.0.len(),
-        4,
-        "A publishes the new keys and keeps the old"
+        8,
+        "A publishes the new keys (one per algorithm) and keeps the old"
     );
     assert_eq!(seen.0, seen.1, "A and B publish the same keys");
     assert!(before.iter().all(|k| seen.0.contains(k)));

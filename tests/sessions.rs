@@ -301,6 +301,14 @@ async fn discovery_is_honest_and_jwks_has_bare_public_keys() {
             .any(|k| k["kty"] == "RSA" && k["alg"] == "RS256")
     );
     assert!(keys.iter().any(|k| k["kty"] == "EC" && k["crv"] == "P-256"));
+    assert!(
+        keys.iter()
+            .any(|k| k["kty"] == "RSA" && k["alg"] == "RS384")
+    );
+    assert!(
+        keys.iter()
+            .any(|k| k["kty"] == "EC" && k["crv"] == "P-384" && k["alg"] == "ES384")
+    );
     for k in keys {
         assert!(k["kid"].is_string());
         for private in ["d", "p", "q", "dp", "dq", "qi"] {

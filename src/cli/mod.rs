@@ -184,7 +184,7 @@ struct ClientAdd {
     #[arg(long)]
     client_id: Option<String>,
     /// The ID token signing algorithm.
-    #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256"])]
+    #[arg(long, default_value = "RS256", value_parser = ["RS256", "RS384", "ES256", "ES384"])]
     id_token_alg: String,
     /// The label ceiling: the highest confidentiality the app may ever be granted (U, L, M,
     /// N, R, V). A wellness app capped at N never sees restricted records.

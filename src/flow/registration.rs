@@ -156,7 +156,9 @@ fn validate(body: &Value) -> Result<Validated, RegistrationError> {
     if let Some(alg) = &m.id_token_signed_response_alg
         && Alg::parse(alg).is_none()
     {
-        return Err(bad("id_token_signed_response_alg must be RS256 or ES256"));
+        return Err(bad(
+            "id_token_signed_response_alg must be RS256, RS384, ES256 or ES384",
+        ));
     }
     let name = m
         .client_name

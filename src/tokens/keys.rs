@@ -1,5 +1,6 @@
-//! The key ring: RSA (RS256) and EC P-256 (ES256) signing keys, kept in the database so every
-//! instance signs with and publishes the same keys. The newest unretired key of an algorithm
+//! The key ring: RSA (RS256, RS384) and EC (P-256 for ES256, P-384 for ES384) signing keys,
+//! one key per algorithm (RFC 7517 §4.4: a key's `alg` names the one algorithm it is used
+//! with), kept in the database so every instance signs with and publishes the same keys. The newest unretired key of an algorithm
 //! signs; retired keys stay in the JWKS until every token they signed has expired.
 
 use std::collections::BTreeMap;
@@ -8,9 +9,9 @@ use std::sync::{Arc, RwLock};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use josekit::jwk::{Jwk, KeyPair};
-use josekit::jws::{ES256, JwsSigner, JwsVerifier, RS256};
+use josekit::jws::{ES256, ES384, JwsSigner, JwsVerifier, RS256, RS384};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha384};
 
 use super::TokenError;
 use crate::store::SigningKeyRow;
@@ -21,16 +22,34 @@ pub enum Alg {
     /// RS256: what OIDC Core §15.1 and SMART require for ID tokens.
     #[default]
     Rs256,
+    Rs384,
     Es256,
+    Es384,
 }
 
 impl Alg {
-    pub const ALL: [Alg; 2] = [Alg::Rs256, Alg::Es256];
+    /// RS256 first: the default, and the one every relying party can verify.
+    pub const ALL: [Alg; 4] = [Alg::Rs256, Alg::Rs384, Alg::Es256, Alg::Es384];
 
     pub fn name(self) -> &'static str {
         match self {
             Alg::Rs256 => "RS256",
+            Alg::Rs384 => "RS384",
             Alg::Es256 => "ES256",
+            Alg::Es384 => "ES384",
+        }
+    }
+
+    /// OIDC Core §3.1.3.6 `at_hash`: the left half of the hash the JWS algorithm uses
+    /// (SHA-256 for RS256/ES256, SHA-384 for RS384/ES384) over the access token, base64url.
+    pub fn left_half_hash(self, token: &str) -> String {
+        match self {
+            Alg::Rs256 | Alg::Es256 => {
+                URL_SAFE_NO_PAD.encode(&Sha256::digest(token.as_bytes())[..16])
+            }
+            Alg::Rs384 | Alg::Es384 => {
+                URL_SAFE_NO_PAD.encode(&Sha384::digest(token.as_bytes())[..24])
+            }
         }
     }
 
@@ -70,23 +89,42 @@ impl SigningKey {
 
     fn from_row(row: &SigningKeyRow) -> Result<SigningKey, TokenError> {
         let alg = Alg::parse(&row.alg).ok_or(TokenError::Invalid("unknown key algorithm"))?;
+        let pem = &row.private_pem;
         let (signer, verifier, public_jwk): (Box<dyn JwsSigner>, Box<dyn JwsVerifier>, Jwk) =
             match alg {
                 Alg::Rs256 => {
-                    let pair = RS256.key_pair_from_pem(&row.private_pem)?;
-                    let jwk = pair.to_jwk_public_key();
+                    let jwk = RS256.key_pair_from_pem(pem)?.to_jwk_public_key();
+                    let verifier = RS256.verifier_from_jwk(&jwk)?;
                     (
-                        Box::new(RS256.signer_from_pem(&row.private_pem)?),
-                        Box::new(RS256.verifier_from_jwk(&jwk)?),
+                        Box::new(RS256.signer_from_pem(pem)?),
+                        Box::new(verifier),
+                        jwk,
+                    )
+                }
+                Alg::Rs384 => {
+                    let jwk = RS384.key_pair_from_pem(pem)?.to_jwk_public_key();
+                    let verifier = RS384.verifier_from_jwk(&jwk)?;
+                    (
+                        Box::new(RS384.signer_from_pem(pem)?),
+                        Box::new(verifier),
                         jwk,
                     )
                 }
                 Alg::Es256 => {
-                    let pair = ES256.key_pair_from_pem(&row.private_pem)?;
-                    let jwk = pair.to_jwk_public_key();
+                    let jwk = ES256.key_pair_from_pem(pem)?.to_jwk_public_key();
+                    let verifier = ES256.verifier_from_jwk(&jwk)?;
                     (
-                        Box::new(ES256.signer_from_pem(&row.private_pem)?),
-                        Box::new(ES256.verifier_from_jwk(&jwk)?),
+                        Box::new(ES256.signer_from_pem(pem)?),
+                        Box::new(verifier),
+                        jwk,
+                    )
+                }
+                Alg::Es384 => {
+                    let jwk = ES384.key_pair_from_pem(pem)?.to_jwk_public_key();
+                    let verifier = ES384.verifier_from_jwk(&jwk)?;
+                    (
+                        Box::new(ES384.signer_from_pem(pem)?),
+                        Box::new(verifier),
                         jwk,
                     )
                 }
@@ -114,8 +152,16 @@ pub fn generate_key(alg: Alg, now: i64) -> Result<SigningKeyRow, TokenError> {
             let pair = RS256.generate_key_pair(2048)?;
             (pair.to_pem_private_key(), pair.to_jwk_public_key())
         }
+        Alg::Rs384 => {
+            let pair = RS384.generate_key_pair(2048)?;
+            (pair.to_pem_private_key(), pair.to_jwk_public_key())
+        }
         Alg::Es256 => {
             let pair = ES256.generate_key_pair()?;
+            (pair.to_pem_private_key(), pair.to_jwk_public_key())
+        }
+        Alg::Es384 => {
+            let pair = ES384.generate_key_pair()?;
             (pair.to_pem_private_key(), pair.to_jwk_public_key())
         }
     };
@@ -250,6 +296,34 @@ impl Keys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn at_hash_matches_the_oidc_example_and_follows_the_algorithm() {
+        // OIDC Core Appendix A.3 access token and at_hash (RS256).
+        let token = "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y";
+        assert_eq!(Alg::Rs256.left_half_hash(token), "77QmUPtjPfzWtF2AnpK9RQ");
+        assert_eq!(Alg::Es256.left_half_hash(token), "77QmUPtjPfzWtF2AnpK9RQ");
+        // SHA-384 for the 384 algorithms: 24 bytes, 32 characters.
+        let h384 = Alg::Rs384.left_half_hash(token);
+        assert_eq!(h384.len(), 32);
+        assert_eq!(h384, Alg::Es384.left_half_hash(token));
+        assert_eq!(
+            h384,
+            URL_SAFE_NO_PAD.encode(&Sha384::digest(token.as_bytes())[..24])
+        );
+    }
+
+    #[test]
+    fn every_algorithm_has_a_key_that_signs_and_verifies() {
+        for alg in Alg::ALL {
+            let row = generate_key(alg, 0).unwrap();
+            let key = SigningKey::from_row(&row).unwrap();
+            let jws = key.signer().sign(b"payload").unwrap();
+            key.verifier().verify(b"payload", &jws).unwrap();
+            assert_eq!(key.public_jwk.algorithm(), Some(alg.name()));
+            assert_eq!(Alg::parse(alg.name()), Some(alg));
+        }
+    }
 
     #[test]
     fn thumbprint_matches_rfc_7638_example() {

@@ -418,11 +418,20 @@ pub async fn code_for(server: &TestServer, client_id: &str, scope: &str) -> (Str
 
 /// The claims of a JWT, without verification (the flow tests verify signatures).
 pub fn jwt_claims(token: &str) -> serde_json::Value {
+    jwt_part(token, 1)
+}
+
+/// The JOSE header of a JWT, unverified.
+pub fn jwt_header(token: &str) -> serde_json::Value {
+    jwt_part(token, 0)
+}
+
+fn jwt_part(token: &str, index: usize) -> serde_json::Value {
     use base64::Engine;
-    let payload = token.split('.').nth(1).expect("JWT payload");
+    let part = token.split('.').nth(index).expect("JWT part");
     serde_json::from_slice(
         &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
+            .decode(part)
             .expect("base64url"),
     )
     .expect("JSON")

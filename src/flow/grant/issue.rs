@@ -104,6 +104,7 @@ pub async fn issue_tokens(
         .await?;
 
     let id_token = if scope.contains(scope::OPENID) {
+        let id_token_alg = Alg::parse(&client.id_token_signed_response_alg).unwrap_or(Alg::Rs256);
         let claims = IdTokenClaims {
             iss: config.issuer.clone(),
             sub: user.id.clone(),
@@ -112,7 +113,7 @@ pub async fn issue_tokens(
             iat: now,
             auth_time: grant.auth_time,
             nonce: nonce.map(str::to_owned),
-            at_hash: secrets::left_half_hash(&access_token),
+            at_hash: id_token_alg.left_half_hash(&access_token),
             azp: client.client_id.clone(),
             profile: user
                 .fhir_user
@@ -121,8 +122,7 @@ pub async fn issue_tokens(
             fhir_user,
             security,
         };
-        let alg = Alg::parse(&client.id_token_signed_response_alg).unwrap_or(Alg::Rs256);
-        Some(sign(&ring, alg, "JWT", &claims)?)
+        Some(sign(&ring, id_token_alg, "JWT", &claims)?)
     } else {
         None
     };
