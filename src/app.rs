@@ -234,6 +234,10 @@ async fn maintain(services: Arc<Services>) {
             if let Err(e) = services.store.purge_expired(now).await {
                 tracing::warn!(error = %e, "purge of expired rows failed");
             }
+            let audit_cutoff = now - services.config.audit_retention_days * 86_400;
+            if let Err(e) = services.store.purge_audit_events(audit_cutoff).await {
+                tracing::warn!(error = %e, "purge of old audit events failed");
+            }
             let keep_after = now - services.config.longest_token_lifetime();
             if let Err(e) = services.store.delete_retired_keys(keep_after).await {
                 tracing::warn!(error = %e, "removal of retired keys failed");

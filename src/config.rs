@@ -39,6 +39,9 @@ pub struct Config {
     pub categories: Vec<Category>,
     /// Who may use dynamic client registration (RFC 7591).
     pub registration: RegistrationPolicy,
+    /// Days the audit trail is kept. Default six years, the retention HIPAA asks of
+    /// security documentation (45 CFR 164.316(b)(2)).
+    pub audit_retention_days: i64,
     /// The SMART Style JSON given to EHR-launched apps (`smart_style_url`): the operator's
     /// (the EHR's own) or, by default, Clearance's `/smart-style.json`.
     pub smart_style_url: String,
@@ -79,6 +82,7 @@ pub struct Settings {
     pub registration: Option<String>,
     /// An absolute http(s) URL of the EHR's SMART Style JSON.
     pub smart_style_url: Option<String>,
+    pub audit_retention_days: Option<i64>,
 }
 
 /// A configuration problem, worded for the operator.
@@ -134,6 +138,7 @@ impl Settings {
             categories: None,
             registration: lookup("CLEARANCE_REGISTRATION"),
             smart_style_url: lookup("CLEARANCE_SMART_STYLE_URL"),
+            audit_retention_days: number(&lookup, "CLEARANCE_AUDIT_RETENTION_DAYS")?,
         })
     }
 
@@ -165,6 +170,7 @@ impl Settings {
             categories: over.categories.or(self.categories),
             registration: over.registration.or(self.registration),
             smart_style_url: over.smart_style_url.or(self.smart_style_url),
+            audit_retention_days: over.audit_retention_days.or(self.audit_retention_days),
         }
     }
 }
@@ -255,6 +261,7 @@ impl Config {
                 }
             },
             smart_style_url,
+            audit_retention_days: s.audit_retention_days.unwrap_or(6 * 365),
             demo: false,
         };
         categories::validate(&config.categories)
@@ -271,6 +278,7 @@ impl Config {
             ("refresh_token_ttl", self.refresh_token_ttl),
             ("session_ttl", self.session_ttl),
             ("authorization_request_ttl", self.authorization_request_ttl),
+            ("audit_retention_days", self.audit_retention_days),
         ];
         for (name, value) in positive {
             if value <= 0 {

@@ -313,9 +313,28 @@ async fn revoking_on_the_account_page_ends_refresh_and_access_tokens() {
         .await
         .unwrap();
     assert!(page.contains("No app has access"));
-    assert!(
-        page.contains("access ended"),
-        "the history keeps the revoked grant"
+    // The access history, newest first, from the audit trail.
+    let history: Vec<&str> = page
+        .split("<li><time>")
+        .skip(1)
+        .map(|item| {
+            item.split("</time>: ")
+                .nth(1)
+                .unwrap()
+                .split("</li>")
+                .next()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        history,
+        [
+            "You ended access for Public App.",
+            "Public App received access to your record.",
+            "You allowed Public App to see your record.",
+            "You signed in.",
+        ],
+        "{page}"
     );
 
     // The consent is forgotten: the next authorization asks again.

@@ -89,6 +89,96 @@ async fn sign_in_renews_the_session_id_and_needs_the_csrf_token() {
     assert_ne!(before, after, "session id renewed at sign-in");
 }
 
+/// Failed sign-ins are in the audit trail: against the account when the username exists (the
+/// patient sees it on their account page), never with the typed username, which may be a
+/// password typed in the wrong field. `clearance audit` prints the trail.
+#[tokio::test]
+async fn failed_sign_ins_are_audited_without_the_typed_username() {
+    let server = TestServer::start().await;
+    let (url, _) = authorize_url(&server, &server.public_client.client_id, "openid", &[]);
+    let browser = browser();
+    let (response, _) = follow(&browser, &server, url).await;
+    let page = response.text().await.unwrap();
+    let r = sign_in(&browser, &server, &page, "alice", "not her password").await;
+    assert_eq!(r.status(), 401);
+    let r = sign_in(&browser, &server, &page, PASSWORD, PASSWORD).await;
+    assert_eq!(r.status(), 401);
+
+    let alice = server
+        .services
+        .store
+        .user_by_username("alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let trail = server.services.store.audit_events(None, 100).await.unwrap();
+    let failed: Vec<_> = trail
+        .iter()
+        .filter(|e| e.event == "sign_in_failed")
+        .collect();
+    assert_eq!(failed.len(), 2, "{trail:?}");
+    assert_eq!(failed[1].user_id.as_deref(), Some(alice.id.as_str()));
+    assert_eq!(failed[1].detail, "wrong password");
+    assert_eq!(failed[0].user_id, None);
+    assert_eq!(failed[0].detail, "unknown username");
+    assert!(
+        !format!("{trail:?}").contains(PASSWORD),
+        "the typed username (here a password) is never stored"
+    );
+
+    // Alice sees it on her account page.
+    let r = sign_in(&browser, &server, &page, "alice", PASSWORD).await;
+    assert_eq!(r.status(), 303);
+    let account = browser
+        .get(server.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let signed_in = account
+        .find("You signed in.")
+        .expect("sign-in in the history");
+    let tried = account
+        .find("Someone tried to sign in as you with a wrong password.")
+        .expect("the failed attempt in the history");
+    assert!(signed_in < tried, "newest first");
+
+    // The operator reads the same trail from the command line.
+    let database_url = server.services.config.database_url.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_clearance"))
+            .args(["audit", "--username", "alice", "--limit", "10"])
+            .env("CLEARANCE_DATABASE_URL", database_url)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let events: Vec<&str> = printed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["sign_in", "sign_in_failed"]);
+    assert!(
+        printed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["user_id"] == alice.id.as_str())
+    );
+}
+
 async fn id_token_after(
     server: &TestServer,
     browser: &reqwest::Client,

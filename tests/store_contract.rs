@@ -511,6 +511,55 @@ async fn client_updates_jtis_and_initial_tokens(store: Arc<dyn Store>) {
     assert!(store.purge_expired(NOW + 400).await.unwrap() >= 4);
 }
 
+/// The audit trail: appended in order, read newest first (all, or one user's), bounded by
+/// `limit`, purged by age; rows naming users and clients that do not exist are fine.
+async fn audit_trail(store: Arc<dyn Store>) {
+    let event = |at: i64, event: &str, user: Option<&str>| AuditEvent {
+        at,
+        event: event.into(),
+        user_id: user.map(str::to_owned),
+        client_id: Some("gone-client".into()),
+        grant_id: None,
+        detail: "patient/*.rs".into(),
+    };
+    store
+        .record_audit_event(&event(NOW - 100, "sign_in", Some("u1")))
+        .await
+        .unwrap();
+    store
+        .record_audit_event(&event(NOW, "token_request_refused", None))
+        .await
+        .unwrap();
+    store
+        .record_audit_event(&event(NOW, "tokens_issued", Some("u1")))
+        .await
+        .unwrap();
+    store
+        .record_audit_event(&event(NOW, "sign_in", Some("u2")))
+        .await
+        .unwrap();
+    let all = store.audit_events(None, 10).await.unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.event.as_str()).collect::<Vec<_>>(),
+        [
+            "sign_in",
+            "tokens_issued",
+            "token_request_refused",
+            "sign_in"
+        ],
+        "newest first"
+    );
+    assert_eq!(all[1], event(NOW, "tokens_issued", Some("u1")));
+    let u1 = store.audit_events(Some("u1"), 10).await.unwrap();
+    assert_eq!(
+        u1.iter().map(|e| e.event.as_str()).collect::<Vec<_>>(),
+        ["tokens_issued", "sign_in"]
+    );
+    assert_eq!(store.audit_events(Some("u1"), 1).await.unwrap().len(), 1);
+    assert_eq!(store.purge_audit_events(NOW - 50).await.unwrap(), 1);
+    assert_eq!(store.audit_events(Some("u1"), 10).await.unwrap().len(), 1);
+}
+
 async fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/store.db", dir.path().display());
@@ -566,5 +615,6 @@ contract!(
     requests_and_consent,
     codes_are_spent_once,
     refresh_tokens_rotate_once,
-    revocation_and_purge
+    revocation_and_purge,
+    audit_trail
 );

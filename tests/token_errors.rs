@@ -61,6 +61,36 @@ async fn token_reused_code_is_invalid_grant_and_revokes_what_it_produced() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
+
+    // The audit trail has the whole story, for the patient's account and the operator.
+    let alice = server
+        .services
+        .store
+        .user_by_username("alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let trail = server.services.store.audit_events(None, 100).await.unwrap();
+    let story: Vec<&str> = trail.iter().rev().map(|e| e.event.as_str()).collect();
+    let position = |event: &str| {
+        story
+            .iter()
+            .position(|e| *e == event)
+            .unwrap_or_else(|| panic!("{event} in {story:?}"))
+    };
+    assert!(position("sign_in") < position("consent_given"));
+    assert!(position("consent_given") < position("code_issued"));
+    assert!(position("code_issued") < position("tokens_issued"));
+    assert!(position("tokens_issued") < position("code_reused"));
+    assert!(position("code_reused") < position("token_request_refused"));
+    let reused = trail.iter().find(|e| e.event == "code_reused").unwrap();
+    assert_eq!(reused.user_id.as_deref(), Some(alice.id.as_str()));
+    assert_eq!(reused.client_id.as_deref(), Some(client_id.as_str()));
+    assert!(reused.grant_id.is_some());
+    assert!(
+        !format!("{trail:?}").contains(&code) && !format!("{trail:?}").contains(&refresh),
+        "no code or token in the trail"
+    );
 }
 
 #[tokio::test]

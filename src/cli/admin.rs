@@ -364,3 +364,35 @@ pub(super) async fn keys_command(
     println!("{:#}", json!(list));
     Ok(())
 }
+
+pub(super) async fn audit_command(
+    config: &Config,
+    username: Option<&str>,
+    limit: i64,
+) -> Result<(), String> {
+    let database = app::open_database(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let store = database.store.as_ref();
+    let user_id = match username {
+        Some(name) => Some(
+            store
+                .user_by_username(name)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no user {name:?}"))?
+                .id,
+        ),
+        None => None,
+    };
+    let events = store
+        .audit_events(user_id.as_deref(), limit.clamp(1, 100_000))
+        .await
+        .map_err(|e| e.to_string())?;
+    let list: Vec<_> = events
+        .iter()
+        .map(|e| json!({"at": e.at, "event": e.event, "user_id": e.user_id, "client_id": e.client_id, "grant_id": e.grant_id, "detail": e.detail}))
+        .collect();
+    println!("{:#}", json!(list));
+    Ok(())
+}

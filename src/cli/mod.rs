@@ -58,6 +58,16 @@ enum Command {
     /// The patient directory of the practitioner's patient picker.
     #[command(subcommand)]
     Patient(PatientCommand),
+    /// Print the audit trail, newest first, as JSON: sign-ins, consents, tokens, refreshes,
+    /// revocations, refused requests.
+    Audit {
+        /// Only the events of this user.
+        #[arg(long)]
+        username: Option<String>,
+        /// At most this many events.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -289,6 +299,9 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Keys(command) => admin::keys_command(&config, command, now).await,
         Command::Consent(command) => admin::consent_command(&config, command).await,
         Command::Patient(command) => admin::patient_command(&config, command, now).await,
+        Command::Audit { username, limit } => {
+            admin::audit_command(&config, username.as_deref(), limit).await
+        }
     }
 }
 

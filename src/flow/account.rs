@@ -1,6 +1,9 @@
 //! The patient's view of their grants: which apps may see what, revoking an app, narrowing
 //! the labels an app was given. Labels only ever narrow here.
 
+use std::collections::HashMap;
+
+use crate::flow::audit::{self, Event, Kind};
 use crate::flow::consent;
 use crate::labels::grant::effective_claim;
 use crate::labels::{Ceiling, SecurityClaim};
@@ -15,12 +18,8 @@ pub struct AppAccess {
     pub grant: Grant,
 }
 
-/// The apps with at least one active grant (newest grant per app), and every grant for the
-/// history, newest first.
-pub async fn apps_of_user(
-    services: &Services,
-    user_id: &str,
-) -> StoreResult<(Vec<AppAccess>, Vec<Grant>)> {
+/// The apps with at least one active grant (newest grant per app).
+pub async fn apps_of_user(services: &Services, user_id: &str) -> StoreResult<Vec<AppAccess>> {
     let grants = services.store.grants_of_user(user_id).await?;
     let mut apps: Vec<AppAccess> = Vec::new();
     for grant in grants.iter().filter(|g| g.revoked_at.is_none()) {
@@ -34,7 +33,84 @@ pub async fn apps_of_user(
             });
         }
     }
-    Ok((apps, grants))
+    Ok(apps)
+}
+
+/// How many events the account page's access history shows.
+pub const HISTORY_LENGTH: i64 = 50;
+
+/// One line of the access history: when, and what happened in plain words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryLine {
+    pub when: String,
+    pub what: String,
+}
+
+/// The user's access history from the audit trail, newest first, in plain words. Events that
+/// mean nothing to a patient (a code handed over between two steps) are left out.
+pub async fn history_of_user(services: &Services, user_id: &str) -> StoreResult<Vec<HistoryLine>> {
+    let events = services
+        .store
+        .audit_events(Some(user_id), HISTORY_LENGTH)
+        .await?;
+    let mut names: HashMap<String, String> = HashMap::new();
+    let mut lines = Vec::new();
+    for event in &events {
+        let Some(kind) = Kind::parse(&event.event) else {
+            continue;
+        };
+        let app = match &event.client_id {
+            Some(id) => {
+                if !names.contains_key(id) {
+                    let name = services
+                        .store
+                        .client_by_id(id)
+                        .await?
+                        .map(|c| c.name)
+                        .unwrap_or_else(|| "An app that no longer exists".to_owned());
+                    names.insert(id.clone(), name);
+                }
+                names[id].clone()
+            }
+            None => "An app".to_owned(),
+        };
+        if let Some(what) = history_sentence(kind, &app, &event.detail) {
+            lines.push(HistoryLine {
+                when: when(event.at),
+                what,
+            });
+        }
+    }
+    Ok(lines)
+}
+
+/// What an audit event means to the person it concerns, or `None` when it means nothing.
+pub fn history_sentence(kind: Kind, app: &str, detail: &str) -> Option<String> {
+    Some(match kind {
+        Kind::SignIn => "You signed in.".to_owned(),
+        Kind::SignInFailed => "Someone tried to sign in as you with a wrong password.".to_owned(),
+        Kind::SignOut => "You signed out.".to_owned(),
+        Kind::ConsentGiven => format!("You allowed {app} to see your record."),
+        Kind::ConsentDenied => format!("You said no to {app}."),
+        Kind::PatientPicked => format!("You chose {detail} for an app."),
+        Kind::TokensIssued => format!("{app} received access to your record."),
+        Kind::Refreshed => format!("{app} renewed its access."),
+        Kind::CodeReused | Kind::RefreshTokenReused => {
+            format!("Access for {app} was ended to protect you: a one-time pass was used twice.")
+        }
+        Kind::TokenRevoked => format!("{app} gave up its access."),
+        Kind::GrantRevokedByUser => format!("You ended access for {app}."),
+        Kind::GrantNarrowedByUser => format!("You shared less with {app}."),
+        Kind::AuthorizationRefused
+        | Kind::CodeIssued
+        | Kind::TokenRefused
+        | Kind::BackendTokenIssued
+        | Kind::LaunchIssued
+        | Kind::ClientRegistered
+        | Kind::ClientDeleted
+        | Kind::ClientAuthFailed
+        | Kind::AssertionReplayed => return None,
+    })
 }
 
 /// Ends every grant of the user for the app, with all its refresh tokens, at once.
@@ -43,7 +119,14 @@ pub async fn revoke(services: &Services, user_id: &str, client_id: &str) -> Stor
         .store
         .revoke_client_grants(user_id, client_id, services.now())
         .await?;
-    tracing::info!(target: "audit", event = "grant_revoked_by_user", user_id, client_id, grants = revoked);
+    audit::record(
+        services,
+        Event::new(Kind::GrantRevokedByUser)
+            .user(user_id)
+            .client(client_id)
+            .detail(format!("{revoked} grant(s)")),
+    )
+    .await;
     Ok(revoked)
 }
 
@@ -90,7 +173,14 @@ pub async fn narrow(
             .store
             .set_consent_categories(&user.id, client_id, &json, services.now())
             .await?;
-        tracing::info!(target: "audit", event = "grant_narrowed_by_user", user_id = %user.id, client_id, categories = ?categories);
+        audit::record(
+            services,
+            Event::new(Kind::GrantNarrowedByUser)
+                .user(&user.id)
+                .client(client_id)
+                .detail(format!("categories: {}", categories.join(" "))),
+        )
+        .await;
     }
     Ok(narrowed)
 }

@@ -1,6 +1,7 @@
 //! `private_key_jwt` client authentication (RFC 7523 §2.2/§3 as profiled by SMART
 //! client-confidential-asymmetric). Every failure is `invalid_client`.
 
+use crate::flow::audit::{self, Event, Kind};
 use serde_json::Value;
 
 use crate::flow::error::OAuthError;
@@ -111,7 +112,11 @@ pub async fn authenticate(
         .record_assertion_jti(&client.client_id, jti, exp + CLOCK_SKEW)
         .await?
     {
-        tracing::warn!(target: "audit", event = "assertion_replayed", client_id = %client.client_id);
+        audit::record(
+            services,
+            Event::new(Kind::AssertionReplayed).client(&client.client_id),
+        )
+        .await;
         return Err(refused("the assertion's jti was already used"));
     }
     Ok(client)

@@ -1,6 +1,7 @@
 //! Client authentication at the token endpoint (RFC 6749 §2.3): `client_secret_basic`,
 //! `client_secret_post`, or `none` for public clients, which send only `client_id`.
 
+use crate::flow::audit::{self, Event, Kind};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
@@ -188,7 +189,11 @@ pub async fn authenticate(
     match (&client.secret_hash, secret) {
         (Some(stored), Some(given)) => {
             if !secrets::constant_time_eq(stored, &secrets::hash_secret(given)) {
-                tracing::info!(target: "audit", event = "client_auth_failed", client_id = %client.client_id);
+                audit::record(
+                    services,
+                    Event::new(Kind::ClientAuthFailed).client(&client.client_id),
+                )
+                .await;
                 return Err(failure("client authentication failed"));
             }
         }

@@ -1,6 +1,7 @@
 //! Ending an authorization request: the grant and its single-use code (RFC 6749 §4.1.2), or
 //! the user's refusal.
 
+use crate::flow::audit::{self, Event, Kind};
 use crate::flow::authorize::{AuthorizationRequest, ErrorRedirect, SignedIn, redirect_url};
 use crate::flow::consent::Decision;
 use crate::flow::launch::LaunchContext;
@@ -70,7 +71,15 @@ pub async fn issue_code(
         .store
         .delete_authorization_request(request_id)
         .await?;
-    tracing::info!(target: "audit", event = "code_issued", client_id = %request.client_id, user_id, grant_id = %grant.id, scope = %granted);
+    audit::record(
+        services,
+        Event::new(Kind::CodeIssued)
+            .user(user_id)
+            .client(&request.client_id)
+            .grant(&grant.id)
+            .detail(granted.to_string()),
+    )
+    .await;
 
     let mut params = vec![("code", code.as_str())];
     if let Some(state) = &request.state {
@@ -95,7 +104,13 @@ pub async fn refuse(
         .store
         .delete_authorization_request(request_id)
         .await?;
-    tracing::info!(target: "audit", event = "authorization_refused", client_id = %request.client_id, error);
+    audit::record(
+        services,
+        Event::new(Kind::AuthorizationRefused)
+            .client(&request.client_id)
+            .detail(error),
+    )
+    .await;
     Ok(ErrorRedirect {
         redirect_uri: request.redirect_uri.clone(),
         error,

@@ -1,5 +1,6 @@
 //! Token introspection (RFC 7662, with SMART's fields) and revocation (RFC 7009).
 
+use crate::flow::audit::{self, Event, Kind};
 use serde_json::{Map, Value, json};
 
 use crate::flow::launch::LaunchContext;
@@ -173,7 +174,14 @@ pub async fn revoke(services: &Services, client: &Client, token: &str) -> StoreR
             .store
             .revoke_grant(&grant.id, services.now())
             .await?;
-        tracing::info!(target: "audit", event = "token_revoked", client_id = %client.client_id, grant_id = %grant.id);
+        audit::record(
+            services,
+            Event::new(Kind::TokenRevoked)
+                .user(&grant.user_id)
+                .client(&client.client_id)
+                .grant(&grant.id),
+        )
+        .await;
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! `POST /launch`, its resolution in the authorization request, and the patient context of a
 //! standalone launch (the patient's own record, or the practitioner's pick).
 
+use crate::flow::audit::{self, Event, Kind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -142,7 +143,11 @@ pub async fn issue(
             used_at: None,
         })
         .await?;
-    tracing::info!(target: "audit", event = "launch_issued", ehr = %ehr.client_id);
+    audit::record(
+        services,
+        Event::new(Kind::LaunchIssued).client(&ehr.client_id),
+    )
+    .await;
     Ok((launch, LAUNCH_TTL))
 }
 

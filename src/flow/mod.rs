@@ -1,6 +1,7 @@
 //! The protocol, free of HTTP: plain values in, results out.
 
 pub mod account;
+pub mod audit;
 pub mod authorize;
 pub mod client_assertion;
 pub mod client_auth;

@@ -1,6 +1,7 @@
 //! Dynamic client registration (RFC 7591) and its management (RFC 7592). Label ceilings and
 //! pre-authorized `system/` scopes are never self-asserted: only the operator sets them.
 
+use crate::flow::audit::{self, Event, Kind};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -238,7 +239,13 @@ pub async fn register(services: &Services, body: &Value) -> Result<Value, Regist
         metadata: Value::Object(stored.clone()).to_string(),
     };
     services.store.insert_client(&client).await?;
-    tracing::info!(target: "audit", event = "client_registered", client_id = %client_id, method = method.as_str());
+    audit::record(
+        services,
+        Event::new(Kind::ClientRegistered)
+            .client(&client_id)
+            .detail(method.as_str()),
+    )
+    .await;
     let mut response = stored;
     response.insert("client_id".into(), json!(client_id));
     response.insert("client_id_issued_at".into(), json!(now));
@@ -362,6 +369,6 @@ pub async fn delete(
 ) -> Result<(), RegistrationError> {
     authorized(services, client_id, token).await?;
     services.store.delete_client(client_id).await?;
-    tracing::info!(target: "audit", event = "client_deleted", client_id);
+    audit::record(services, Event::new(Kind::ClientDeleted).client(client_id)).await;
     Ok(())
 }

@@ -114,12 +114,22 @@ pub fn is_fhir_user_reference(value: &str) -> bool {
         )
 }
 
-/// Checks a username and password. Runs argon2 off the async runtime (ARCHITECTURE habit 12).
+/// The outcome of a sign-in attempt. The page says the same for both failures; the audit
+/// trail tells the account holder that someone tried their password.
+#[derive(Debug)]
+pub enum SignIn {
+    Valid(User),
+    WrongPassword { user_id: String },
+    UnknownUser,
+}
+
+/// Checks a username and password. Runs argon2 off the async runtime (ARCHITECTURE habit 12),
+/// against a decoy hash for an unknown username so that timing does not tell which it was.
 pub async fn authenticate(
     store: &dyn Store,
     username: &str,
     password: &str,
-) -> Result<Option<User>, StoreError> {
+) -> Result<SignIn, StoreError> {
     let user = store.user_by_username(username.trim()).await?;
     let hash = user
         .as_ref()
@@ -129,7 +139,11 @@ pub async fn authenticate(
     let matches = tokio::task::spawn_blocking(move || verify(&password, &hash))
         .await
         .unwrap_or(false);
-    Ok(user.filter(|_| matches))
+    Ok(match user {
+        Some(user) if matches => SignIn::Valid(user),
+        Some(user) => SignIn::WrongPassword { user_id: user.id },
+        None => SignIn::UnknownUser,
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The account page (`/account`, the SMART `management_endpoint`): the apps the user allowed,
 //! what each may see, Revoke, narrowing an app's labels, the FHIR Consent export, and the
-//! history of grants.
+//! access history (from the audit trail).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -13,7 +13,7 @@ use tower_sessions::Session;
 use super::authorize::{form_field, parse_pairs, signed_in};
 use super::consent::describe;
 use super::error::{error_page, unavailable_page};
-use super::pages::{AccountPage, AppView, HistoryEntry};
+use super::pages::{AccountPage, AppView};
 use super::{AppState, csrf};
 use crate::flow::account::{self, when};
 use crate::flow::consent_export::consent_resource;
@@ -47,7 +47,10 @@ async fn show(State(services): State<AppState>, session: Session) -> Response {
         Ok(user) => user,
         Err(response) => return response,
     };
-    let Ok((apps, grants)) = account::apps_of_user(&services, &user.id).await else {
+    let Ok(apps) = account::apps_of_user(&services, &user.id).await else {
+        return unavailable_page();
+    };
+    let Ok(history) = account::history_of_user(&services, &user.id).await else {
         return unavailable_page();
     };
     let Ok(csrf) = csrf::token(&session).await else {
@@ -84,25 +87,6 @@ async fn show(State(services): State<AppState>, session: Session) -> Response {
                 ),
                 grant_id: app.grant.id.clone(),
             }
-        })
-        .collect();
-    let mut names = std::collections::HashMap::new();
-    for g in &grants {
-        if !names.contains_key(&g.client_id)
-            && let Ok(Some(c)) = services.store.client_by_id(&g.client_id).await
-        {
-            names.insert(g.client_id.clone(), c.name);
-        }
-    }
-    let history = grants
-        .iter()
-        .map(|g| HistoryEntry {
-            app: names
-                .get(&g.client_id)
-                .cloned()
-                .unwrap_or_else(|| g.client_id.clone()),
-            allowed: when(g.created_at),
-            revoked: g.revoked_at.map(when),
         })
         .collect();
     AccountPage {

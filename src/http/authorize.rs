@@ -1,6 +1,7 @@
 //! The authorization endpoint, GET and POST (OIDC Core §3.1.2.1), and the step that resumes
 //! a pending request after sign-in.
 
+use crate::flow::audit::{self, Event, Kind};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, RawQuery, State};
@@ -60,11 +61,19 @@ async fn start(services: &Services, session: &Session, params: &[(String, String
     let (request, _client) = match authorize::validate(services, params).await {
         Ok(valid) => valid,
         Err(AuthorizeError::Page(message)) => {
-            tracing::info!(target: "audit", event = "authorization_request_refused", reason = message);
+            audit::record(
+                services,
+                Event::new(Kind::AuthorizationRefused).detail(message),
+            )
+            .await;
             return error_page(StatusCode::BAD_REQUEST, message);
         }
         Err(AuthorizeError::Redirect(r)) => {
-            tracing::info!(target: "audit", event = "authorization_request_refused", error = r.error);
+            audit::record(
+                services,
+                Event::new(Kind::AuthorizationRefused).detail(r.error),
+            )
+            .await;
             return Redirect::to(&r.url(&services.config.issuer)).into_response();
         }
         Err(AuthorizeError::Unavailable) => return unavailable_page(),

@@ -2,6 +2,7 @@
 //! (ticked; the patient may grant less), the sensitivity categories (unticked; the patient
 //! chooses what beyond normal records the app may see), Allow and Deny.
 
+use crate::flow::audit::{self, Event, Kind};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -225,10 +226,27 @@ async fn decide(State(services): State<AppState>, session: Session, body: Bytes)
             _ => return Redirect::to(&format!("/picker?request={id}")).into_response(),
         };
         let decision = consent::decide(&services.config, &client, &account, granted, &chosen);
-        tracing::info!(target: "audit", event = "consent_given", client_id = %request.client_id, user_id = %user.user_id, scope = %decision.scope, categories = ?decision.categories);
+        audit::record(
+            &services,
+            Event::new(Kind::ConsentGiven)
+                .user(&user.user_id)
+                .client(&request.client_id)
+                .detail(format!(
+                    "{}; categories: {}",
+                    decision.scope,
+                    decision.categories.join(" ")
+                )),
+        )
+        .await;
         code::issue_code(&services, &id, &request, &user, &decision, &context, true).await
     } else {
-        tracing::info!(target: "audit", event = "consent_denied", client_id = %request.client_id, user_id = %user.user_id);
+        audit::record(
+            &services,
+            Event::new(Kind::ConsentDenied)
+                .user(&user.user_id)
+                .client(&request.client_id),
+        )
+        .await;
         code::refuse(
             &services,
             &id,

@@ -1,6 +1,8 @@
 //! The sign-in page. A successful sign-in renews the session id (session fixation defence)
 //! and sends the browser back to the pending authorization request.
 
+use crate::flow::audit::{self, Event, Kind};
+use crate::flow::users::SignIn;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -101,24 +103,30 @@ async fn submit(
         .unwrap_or_default();
     let username = form.username.unwrap_or_default();
     let password = form.password.unwrap_or_default();
-    let user = match users::authenticate(services.store.as_ref(), &username, &password).await {
-        Ok(user) => user,
+    let outcome = match users::authenticate(services.store.as_ref(), &username, &password).await {
+        Ok(outcome) => outcome,
         Err(_) => return unavailable_page(),
     };
-    let Some(user) = user else {
-        tracing::info!(target: "audit", event = "sign_in_failed");
-        let Ok(csrf) = csrf::token(&session).await else {
-            return unavailable_page();
-        };
-        let page = LoginPage {
-            csrf,
-            next: next_page(form.next.as_deref()).0.to_owned(),
-            client_name: client_name(&services, &request_id).await,
-            request_id,
-            username,
-            error: Some("The username or password is incorrect.".into()),
-        };
-        return (StatusCode::UNAUTHORIZED, page).into_response();
+    let user = match outcome {
+        SignIn::Valid(user) => user,
+        failed => {
+            // Never the typed username: people type passwords into it.
+            let mut event = Event::new(Kind::SignInFailed);
+            if let SignIn::WrongPassword { user_id } = &failed {
+                event = event.user(user_id).detail("wrong password");
+            } else {
+                event = event.detail("unknown username");
+            }
+            audit::record(&services, event).await;
+            return failed_sign_in(
+                &services,
+                &session,
+                form.next.as_deref(),
+                request_id,
+                username,
+            )
+            .await;
+        }
     };
     let signed_in = SignedIn {
         user_id: user.id.clone(),
@@ -128,10 +136,33 @@ async fn submit(
     if session.cycle_id().await.is_err() || session.insert(SIGNED_IN, &signed_in).await.is_err() {
         return unavailable_page();
     }
-    tracing::info!(target: "audit", event = "sign_in", user_id = %user.id);
+    audit::record(&services, Event::new(Kind::SignIn).user(&user.id)).await;
     if request_id.is_empty() {
         Redirect::to(next_page(form.next.as_deref()).1).into_response()
     } else {
         Redirect::to(&format!("/authorize/continue?request={request_id}")).into_response()
     }
+}
+
+/// The sign-in page again, with one message for both failures (it does not say whether the
+/// username exists) and the username kept.
+async fn failed_sign_in(
+    services: &Services,
+    session: &Session,
+    next: Option<&str>,
+    request_id: String,
+    username: String,
+) -> Response {
+    let Ok(csrf) = csrf::token(session).await else {
+        return unavailable_page();
+    };
+    let page = LoginPage {
+        csrf,
+        next: next_page(next).0.to_owned(),
+        client_name: client_name(services, &request_id).await,
+        request_id,
+        username,
+        error: Some("The username or password is incorrect.".into()),
+    };
+    (StatusCode::UNAUTHORIZED, page).into_response()
 }

@@ -1,6 +1,7 @@
 //! The page templates (askama, one display struct per page) and the small pages that need
 //! no flow: home and sign-out.
 
+use crate::flow::audit::{self, Event, Kind};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
@@ -83,19 +84,13 @@ pub struct AppView {
     pub grant_id: String,
 }
 
-pub struct HistoryEntry {
-    pub app: String,
-    pub allowed: String,
-    pub revoked: Option<String>,
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "account.html")]
 pub struct AccountPage {
     pub csrf: String,
     pub username: String,
     pub apps: Vec<AppView>,
-    pub history: Vec<HistoryEntry>,
+    pub history: Vec<crate::flow::account::HistoryLine>,
 }
 
 pub struct PatientChoice {
@@ -148,14 +143,21 @@ struct LogoutForm {
     csrf: Option<String>,
 }
 
-async fn logout(session: Session, Form(form): Form<LogoutForm>) -> Response {
+async fn logout(
+    State(services): State<AppState>,
+    session: Session,
+    Form(form): Form<LogoutForm>,
+) -> Response {
     if !csrf::check(&session, form.csrf.as_deref()).await {
         return error_page(
             StatusCode::FORBIDDEN,
             "The form expired. Please go back and try again.",
         );
     }
+    let user = session.get::<SignedIn>(SIGNED_IN).await.ok().flatten();
     let _ = session.flush().await;
-    tracing::info!(target: "audit", event = "sign_out");
+    if let Some(user) = user {
+        audit::record(&services, Event::new(Kind::SignOut).user(&user.user_id)).await;
+    }
     Redirect::to("/").into_response()
 }

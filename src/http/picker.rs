@@ -1,6 +1,7 @@
 //! The patient picker: a practitioner in a standalone launch that needs patient context
 //! chooses one patient from the directory (searchable by name when it is long).
 
+use crate::flow::audit::{self, Event, Kind};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -104,11 +105,11 @@ async fn choose(State(services): State<AppState>, session: Session, body: Bytes)
     else {
         return expired_page();
     };
-    match signed_in(&services, &session).await {
-        Ok(Some(_)) => {}
+    let practitioner = match signed_in(&services, &session).await {
+        Ok(Some(user)) => user.user_id,
         Ok(None) => return Redirect::to(&format!("/login?request={id}")).into_response(),
         Err(_) => return unavailable_page(),
-    }
+    };
     let Some(patient_id) = field("patient") else {
         return Redirect::to(&format!("/picker?request={id}")).into_response();
     };
@@ -117,7 +118,13 @@ async fn choose(State(services): State<AppState>, session: Session, body: Bytes)
             if session.insert(&picked_key(&id), &patient.id).await.is_err() {
                 return unavailable_page();
             }
-            tracing::info!(target: "audit", event = "patient_picked", patient = %patient.id);
+            audit::record(
+                &services,
+                Event::new(Kind::PatientPicked)
+                    .user(&practitioner)
+                    .detail(format!("Patient/{}", patient.id)),
+            )
+            .await;
             Redirect::to(&format!("/authorize/continue?request={id}")).into_response()
         }
         Ok(None) => error_page(StatusCode::BAD_REQUEST, "There is no such patient."),

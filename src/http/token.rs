@@ -1,6 +1,7 @@
 //! The token endpoint (RFC 6749 §3.2). Every response, errors included, carries
 //! `Cache-Control: no-store` and `Pragma: no-cache` (RFC 6749 §5.1, SMART).
 
+use crate::flow::audit::{self, Event, Kind};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -104,7 +105,11 @@ async fn token(State(services): State<AppState>, headers: HeaderMap, body: Bytes
         match grant::exchange(&services, &request).await {
             Ok(tokens) => Json(tokens).into_response(),
             Err(e) => {
-                tracing::info!(target: "audit", event = "token_request_refused", error = e.code.as_str());
+                audit::record(
+                    &services,
+                    Event::new(Kind::TokenRefused).detail(e.code.as_str()),
+                )
+                .await;
                 oauth_error_response(&e)
             }
         }

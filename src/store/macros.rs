@@ -606,6 +606,39 @@ macro_rules! sql_store_impl {
                 }
                 Ok(total)
             }
+
+            async fn record_audit_event(&self, e: &AuditEvent) -> StoreResult<()> {
+                sqlx::query(sql::INSERT_AUDIT_EVENT)
+                    .bind(e.at)
+                    .bind(&e.event)
+                    .bind(&e.user_id)
+                    .bind(&e.client_id)
+                    .bind(&e.grant_id)
+                    .bind(&e.detail)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn audit_events(
+                &self,
+                user_id: Option<&str>,
+                limit: i64,
+            ) -> StoreResult<Vec<AuditEvent>> {
+                let query = match user_id {
+                    Some(user_id) => sqlx::query_as(sql::AUDIT_EVENTS_OF_USER).bind(user_id),
+                    None => sqlx::query_as(sql::AUDIT_EVENTS),
+                };
+                Ok(query.bind(limit).fetch_all(&self.pool).await?)
+            }
+
+            async fn purge_audit_events(&self, before: i64) -> StoreResult<u64> {
+                Ok(sqlx::query(sql::PURGE_AUDIT_EVENTS)
+                    .bind(before)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
+            }
         }
     };
 }

@@ -218,4 +218,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes rows that can no longer be used: expired requests, codes, tokens.
     async fn purge_expired(&self, now: i64) -> StoreResult<u64>;
+
+    // The audit trail.
+    async fn record_audit_event(&self, event: &AuditEvent) -> StoreResult<()>;
+    /// The newest `limit` events, of one user when `user_id` is given, newest first.
+    async fn audit_events(&self, user_id: Option<&str>, limit: i64)
+    -> StoreResult<Vec<AuditEvent>>;
+    /// Deletes the events older than `before` (the retention period has passed).
+    async fn purge_audit_events(&self, before: i64) -> StoreResult<u64>;
 }

@@ -379,3 +379,15 @@ impl fmt::Debug for Launch {
             .finish_non_exhaustive()
     }
 }
+
+/// One entry of the audit trail: what happened, when, to whom, through which app and grant.
+/// `detail` is short plain text (a scope, an error code, a grant type), never a secret.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AuditEvent {
+    pub at: i64,
+    pub event: String,
+    pub user_id: Option<String>,
+    pub client_id: Option<String>,
+    pub grant_id: Option<String>,
+    pub detail: String,
+}

@@ -92,3 +92,8 @@ pub const PURGE_MORE: [&str; 3] = [
     "DELETE FROM assertion_jtis WHERE expires_at <= $1",
     "DELETE FROM initial_access_tokens WHERE expires_at <= $1",
 ];
+
+pub const INSERT_AUDIT_EVENT: &str = "INSERT INTO audit_events (at, event, user_id, client_id, grant_id, detail) VALUES ($1, $2, $3, $4, $5, $6)";
+pub const AUDIT_EVENTS: &str = "SELECT at, event, user_id, client_id, grant_id, detail FROM audit_events ORDER BY id DESC LIMIT $1";
+pub const AUDIT_EVENTS_OF_USER: &str = "SELECT at, event, user_id, client_id, grant_id, detail FROM audit_events WHERE user_id = $1 ORDER BY id DESC LIMIT $2";
+pub const PURGE_AUDIT_EVENTS: &str = "DELETE FROM audit_events WHERE at < $1";

@@ -2,6 +2,7 @@
 
 use super::TokenRequest;
 use super::issue::{TokenResponse, grant_scope, issue_tokens};
+use crate::flow::audit::{self, Event, Kind};
 use crate::flow::error::OAuthError;
 use crate::secrets;
 use crate::services::Services;
@@ -41,7 +42,20 @@ pub async fn exchange(
         Redemption::Reused { grant_id } => {
             // RFC 6749 §4.1.2: a code used twice revokes what it produced.
             services.store.revoke_grant(&grant_id, now).await?;
-            tracing::warn!(target: "audit", event = "code_reused", client_id = %client.client_id, grant_id, "grant revoked");
+            let user_id = services
+                .store
+                .grant(&grant_id)
+                .await?
+                .map(|g| g.user_id)
+                .unwrap_or_default();
+            audit::record(
+                services,
+                Event::new(Kind::CodeReused)
+                    .user(&user_id)
+                    .client(&client.client_id)
+                    .grant(&grant_id),
+            )
+            .await;
             return Err(OAuthError::invalid_grant("the code was already used"));
         }
         Redemption::OtherClient | Redemption::Unknown => {
@@ -71,5 +85,15 @@ pub async fn exchange(
         .filter(|g| g.revoked_at.is_none_or(|revoked| revoked >= now))
         .ok_or(OAuthError::invalid_grant("the authorization was revoked"))?;
     let scope = grant_scope(&grant)?;
-    issue_tokens(services, client, &grant, &scope, code.nonce.as_deref()).await
+    let response = issue_tokens(services, client, &grant, &scope, code.nonce.as_deref()).await?;
+    audit::record(
+        services,
+        Event::new(Kind::TokensIssued)
+            .user(&grant.user_id)
+            .client(&client.client_id)
+            .grant(&grant.id)
+            .detail(response.scope.as_str()),
+    )
+    .await;
+    Ok(response)
 }

@@ -4,6 +4,7 @@
 
 use super::TokenRequest;
 use super::issue::TokenResponse;
+use crate::flow::audit::{self, Event, Kind};
 use crate::flow::error::{ErrorCode, OAuthError};
 use crate::labels::vocab::Confidentiality;
 use crate::labels::{SecurityClaim, Sensitivity};
@@ -118,7 +119,13 @@ pub async fn exchange(
         .store
         .insert_client_token(&claims.jti, &client.client_id, claims.exp)
         .await?;
-    tracing::info!(target: "audit", event = "backend_token_issued", client_id = %client.client_id, scope = %asked);
+    audit::record(
+        services,
+        Event::new(Kind::BackendTokenIssued)
+            .client(&client.client_id)
+            .detail(asked.to_string()),
+    )
+    .await;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

@@ -145,7 +145,6 @@ pub async fn issue_tokens(
         None
     };
 
-    tracing::info!(target: "audit", event = "tokens_issued", client_id = %client.client_id, grant_id = %grant.id, scope = %scope, refresh = refresh_token.is_some());
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

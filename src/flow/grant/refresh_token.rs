@@ -3,6 +3,7 @@
 
 use super::TokenRequest;
 use super::issue::{TokenResponse, grant_scope, issue_tokens};
+use crate::flow::audit::{self, Event, Kind};
 use crate::flow::error::{ErrorCode, OAuthError};
 use crate::scope::ScopeSet;
 use crate::secrets;
@@ -61,7 +62,14 @@ pub async fn exchange(
         }
         Redemption::Reused { grant_id } => {
             services.store.revoke_grant(&grant_id, now).await?;
-            tracing::warn!(target: "audit", event = "refresh_token_reused", client_id = %client.client_id, grant_id, "grant revoked");
+            audit::record(
+                services,
+                Event::new(Kind::RefreshTokenReused)
+                    .user(&grant.user_id)
+                    .client(&client.client_id)
+                    .grant(&grant_id),
+            )
+            .await;
             return Err(OAuthError::invalid_grant(
                 "the refresh token was already used",
             ));
@@ -73,6 +81,15 @@ pub async fn exchange(
     if grant.revoked_at.is_some() {
         return Err(OAuthError::invalid_grant("the authorization was revoked"));
     }
-    tracing::info!(target: "audit", event = "refresh", client_id = %client.client_id, grant_id = %grant.id);
-    issue_tokens(services, client, &grant, &scope, None).await
+    let response = issue_tokens(services, client, &grant, &scope, None).await?;
+    audit::record(
+        services,
+        Event::new(Kind::Refreshed)
+            .user(&grant.user_id)
+            .client(&client.client_id)
+            .grant(&grant.id)
+            .detail(response.scope.as_str()),
+    )
+    .await;
+    Ok(response)
 }
