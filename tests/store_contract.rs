@@ -489,9 +489,26 @@ async fn client_updates_jtis_and_initial_tokens(store: Arc<dyn Store>) {
     );
 
     store
-        .insert_client_token("b1", "c1", NOW + 300)
+        .insert_client_token(
+            "b1",
+            "c1",
+            NOW + 300,
+            &AuditEvent {
+                at: NOW,
+                event: "backend_token_issued".into(),
+                user_id: None,
+                client_id: Some("c1".into()),
+                grant_id: None,
+                detail: "system/*.rs".into(),
+            },
+        )
         .await
         .unwrap();
+    assert_eq!(
+        store.audit_events(None, 10).await.unwrap()[0].event,
+        "backend_token_issued",
+        "the token and its audit entry commit together"
+    );
     assert_eq!(
         store
             .client_token_active("b1", NOW)

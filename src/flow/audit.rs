@@ -143,6 +143,15 @@ impl<'a> Event<'a> {
 
 /// Logs the event under the `audit` target and stores it.
 pub async fn record(services: &Services, event: Event<'_>) {
+    let row = entry(services, event);
+    if let Err(e) = services.store.record_audit_event(&row).await {
+        tracing::error!(error = %e, event = row.event, "audit event not stored");
+    }
+}
+
+/// Logs the event under the `audit` target and returns its row, for a caller that stores it
+/// in the same transaction as what it records (a backend token and its entry commit together).
+pub fn entry(services: &Services, event: Event<'_>) -> AuditEvent {
     tracing::info!(
         target: "audit",
         event = event.kind.as_str(),
@@ -151,16 +160,13 @@ pub async fn record(services: &Services, event: Event<'_>) {
         grant_id = event.grant_id,
         detail = %event.detail,
     );
-    let row = AuditEvent {
+    AuditEvent {
         at: services.now(),
         event: event.kind.as_str().to_owned(),
         user_id: event.user_id.map(str::to_owned),
         client_id: event.client_id.map(str::to_owned),
         grant_id: event.grant_id.map(str::to_owned),
         detail: event.detail,
-    };
-    if let Err(e) = services.store.record_audit_event(&row).await {
-        tracing::error!(error = %e, event = row.event, "audit event not stored");
     }
 }
 

@@ -3,7 +3,24 @@
 //! differs, which sqlx's generic executors cannot abstract without a wall of trait bounds.
 
 macro_rules! sql_store_impl {
-    ($store:ty) => {
+    ($store:ty, $db:ty) => {
+        /// One audit row, on the pool or inside a transaction.
+        async fn insert_audit_event<'e, E>(executor: E, e: &'e AuditEvent) -> StoreResult<()>
+        where
+            E: sqlx::Executor<'e, Database = $db>,
+        {
+            sqlx::query(sql::INSERT_AUDIT_EVENT)
+                .bind(e.at)
+                .bind(&e.event)
+                .bind(&e.user_id)
+                .bind(&e.client_id)
+                .bind(&e.grant_id)
+                .bind(&e.detail)
+                .execute(executor)
+                .await?;
+            Ok(())
+        }
+
         #[async_trait::async_trait]
         impl $crate::store::Store for $store {
             async fn ping(&self) -> StoreResult<()> {
@@ -560,13 +577,17 @@ macro_rules! sql_store_impl {
                 jti: &str,
                 client_id: &str,
                 expires_at: i64,
+                audit: &AuditEvent,
             ) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
                 sqlx::query(sql::INSERT_CLIENT_TOKEN)
                     .bind(jti)
                     .bind(client_id)
                     .bind(expires_at)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
+                insert_audit_event(&mut *tx, audit).await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -608,16 +629,7 @@ macro_rules! sql_store_impl {
             }
 
             async fn record_audit_event(&self, e: &AuditEvent) -> StoreResult<()> {
-                sqlx::query(sql::INSERT_AUDIT_EVENT)
-                    .bind(e.at)
-                    .bind(&e.event)
-                    .bind(&e.user_id)
-                    .bind(&e.client_id)
-                    .bind(&e.grant_id)
-                    .bind(&e.detail)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
+                insert_audit_event(&self.pool, e).await
             }
 
             async fn audit_events(

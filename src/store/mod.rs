@@ -206,11 +206,14 @@ pub trait Store: Send + Sync + 'static {
     async fn spend_launch(&self, launch_hash: &str, now: i64) -> StoreResult<Option<Launch>>;
 
     // Backend-service access tokens (client_credentials).
+    /// Records a backend token and its audit event in one transaction: no backend token is
+    /// issued without its entry in the trail (and the hot path commits once, not twice).
     async fn insert_client_token(
         &self,
         jti: &str,
         client_id: &str,
         expires_at: i64,
+        audit: &AuditEvent,
     ) -> StoreResult<()>;
     /// The client of an unexpired, unrevoked backend token.
     async fn client_token_active(&self, jti: &str, now: i64) -> StoreResult<Option<String>>;

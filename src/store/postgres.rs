@@ -71,4 +71,4 @@ impl PostgresStore {
     }
 }
 
-sql_store_impl!(PostgresStore);
+sql_store_impl!(PostgresStore, sqlx::Postgres);

@@ -55,4 +55,4 @@ impl SqliteStore {
     }
 }
 
-sql_store_impl!(SqliteStore);
+sql_store_impl!(SqliteStore, sqlx::Sqlite);

@@ -117,15 +117,18 @@ pub async fn exchange(
     )?;
     services
         .store
-        .insert_client_token(&claims.jti, &client.client_id, claims.exp)
+        .insert_client_token(
+            &claims.jti,
+            &client.client_id,
+            claims.exp,
+            &audit::entry(
+                services,
+                Event::new(Kind::BackendTokenIssued)
+                    .client(&client.client_id)
+                    .detail(asked.to_string()),
+            ),
+        )
         .await?;
-    audit::record(
-        services,
-        Event::new(Kind::BackendTokenIssued)
-            .client(&client.client_id)
-            .detail(asked.to_string()),
-    )
-    .await;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
