@@ -507,7 +507,7 @@ async fn client_updates_jtis_and_initial_tokens(store: Arc<dyn Store>) {
     assert_eq!(
         store.audit_events(None, 10).await.unwrap()[0].event,
         "backend_token_issued",
-        "the token and its audit entry commit together"
+        "the token is recorded with its audit entry"
     );
     assert_eq!(
         store

@@ -149,8 +149,8 @@ pub async fn record(services: &Services, event: Event<'_>) {
     }
 }
 
-/// Logs the event under the `audit` target and returns its row, for a caller that stores it
-/// in the same transaction as what it records (a backend token and its entry commit together).
+/// Logs the event under the `audit` target and returns its row, for a caller whose request
+/// must fail when the entry cannot be stored (a backend token is not handed out without it).
 pub fn entry(services: &Services, event: Event<'_>) -> AuditEvent {
     tracing::info!(
         target: "audit",

@@ -206,8 +206,8 @@ pub trait Store: Send + Sync + 'static {
     async fn spend_launch(&self, launch_hash: &str, now: i64) -> StoreResult<Option<Launch>>;
 
     // Backend-service access tokens (client_credentials).
-    /// Records a backend token and its audit event in one transaction: no backend token is
-    /// issued without its entry in the trail (and the hot path commits once, not twice).
+    /// Records a backend token and then its audit event; an error from either means the token
+    /// must not be handed out, so no backend token is issued without its entry in the trail.
     async fn insert_client_token(
         &self,
         jti: &str,
