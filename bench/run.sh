@@ -3,7 +3,8 @@
 #   bench/run.sh [sqlite|postgres] [seconds]
 # Starts `clearance serve` on 127.0.0.1:18080 with a fresh database, registers a backend
 # client (client_secret_basic, system/*.rs), and measures: discovery, JWKS, client_credentials
-# token issuance (an RS256 signature and a database insert per request) and introspection.
+# token issuance (an RS256 signature, the token's row and its audit row per request) and
+# introspection.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backend=${1:-sqlite}
@@ -32,7 +33,7 @@ export AUTH=$(printf '%s:%s' "$id" "$secret" | base64 -w0)
 base=http://127.0.0.1:18080
 echo "== GET /.well-known/openid-configuration"; wrk -t2 -c32 -d"${seconds}s" "$base/.well-known/openid-configuration" | grep -E "Requests/sec|Latency|Non-2xx" || true
 echo "== GET /jwks"; wrk -t2 -c32 -d"${seconds}s" "$base/jwks" | grep -E "Requests/sec|Latency|Non-2xx" || true
-echo "== POST /token (client_credentials, RS256 JWT, one insert)"
+echo "== POST /token (client_credentials, RS256 JWT, token row + audit row)"
 BODY="grant_type=client_credentials&scope=system%2FObservation.rs" wrk -t2 -c32 -d"${seconds}s" -s bench/post.lua "$base/token" | grep -E "Requests/sec|Latency|Non-2xx" || true
 token=$(curl -s -u "$id:$secret" -d grant_type=client_credentials -d scope=system/Observation.rs "$base/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 echo "== POST /introspect (signature check, one select)"
