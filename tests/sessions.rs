@@ -179,6 +179,96 @@ async fn failed_sign_ins_are_audited_without_the_typed_username() {
     );
 }
 
+/// Online guessing protection: five wrong passwords within 15 minutes pause the account's
+/// sign-in (even with the right password), counted from the audit trail; other accounts are
+/// unaffected; the page never tells a paused account from a wrong password or an unknown
+/// username; the account recovers when the window passes; the patient sees it in the history.
+#[tokio::test]
+async fn repeated_wrong_passwords_pause_the_account_for_a_while() {
+    let server = TestServer::start().await;
+    let (url, _) = authorize_url(&server, &server.public_client.client_id, "openid", &[]);
+    let browser = browser();
+    let (response, _) = follow(&browser, &server, url.clone()).await;
+    let page = response.text().await.unwrap();
+    let message = |body: &str| {
+        let start = body
+            .find("The username or password")
+            .expect("error message");
+        body[start..start + 150].to_owned()
+    };
+    let mut wrong_message = String::new();
+    for attempt in 0..clearance::flow::users::MAX_FAILED_SIGN_INS {
+        let r = sign_in(
+            &browser,
+            &server,
+            &page,
+            "alice",
+            &format!("guess {attempt}"),
+        )
+        .await;
+        assert_eq!(r.status(), 401);
+        wrong_message = message(&r.text().await.unwrap());
+    }
+    let r = sign_in(&browser, &server, &page, "alice", PASSWORD).await;
+    assert_eq!(
+        r.status(),
+        401,
+        "paused: even the right password is refused"
+    );
+    let paused_message = message(&r.text().await.unwrap());
+    assert_eq!(
+        paused_message, wrong_message,
+        "the page does not tell a paused account apart"
+    );
+    assert!(paused_message.contains("waits 15 minutes"));
+    let r = sign_in(&browser, &server, &page, "nobody", PASSWORD).await;
+    assert_eq!(
+        (r.status().as_u16(), message(&r.text().await.unwrap())),
+        (401, wrong_message.clone())
+    );
+
+    // Another account is not affected.
+    let other = common::browser();
+    let (response, _) = follow(&other, &server, url.clone()).await;
+    let other_page = response.text().await.unwrap();
+    let r = sign_in(&other, &server, &other_page, "dr.jones", PASSWORD).await;
+    assert_eq!(r.status(), 303);
+
+    let alice = server
+        .services
+        .store
+        .user_by_username("alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let trail = server
+        .services
+        .store
+        .audit_events(Some(&alice.id), 100)
+        .await
+        .unwrap();
+    assert_eq!(trail[0].event, "sign_in_throttled");
+
+    // When the window has passed, the right password works again.
+    server
+        .clock
+        .advance(clearance::flow::users::THROTTLE_WINDOW + 1);
+    let r = sign_in(&browser, &server, &page, "alice", PASSWORD).await;
+    assert_eq!(r.status(), 303);
+    let account = browser
+        .get(server.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        account
+            .contains("Signing in as you was paused for a while after repeated wrong passwords.")
+    );
+}
+
 async fn id_token_after(
     server: &TestServer,
     browser: &reqwest::Client,

@@ -89,6 +89,9 @@ pub fn history_sentence(kind: Kind, app: &str, detail: &str) -> Option<String> {
     Some(match kind {
         Kind::SignIn => "You signed in.".to_owned(),
         Kind::SignInFailed => "Someone tried to sign in as you with a wrong password.".to_owned(),
+        Kind::SignInThrottled => {
+            "Signing in as you was paused for a while after repeated wrong passwords.".to_owned()
+        }
         Kind::SignOut => "You signed out.".to_owned(),
         Kind::ConsentGiven => format!("You allowed {app} to see your record."),
         Kind::ConsentDenied => format!("You said no to {app}."),

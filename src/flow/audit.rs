@@ -18,6 +18,7 @@ use crate::store::AuditEvent;
 pub enum Kind {
     SignIn,
     SignInFailed,
+    SignInThrottled,
     SignOut,
     ConsentGiven,
     ConsentDenied,
@@ -41,9 +42,10 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 22] = [
+    pub const ALL: [Kind; 23] = [
         Kind::SignIn,
         Kind::SignInFailed,
+        Kind::SignInThrottled,
         Kind::SignOut,
         Kind::ConsentGiven,
         Kind::ConsentDenied,
@@ -70,6 +72,7 @@ impl Kind {
         match self {
             Kind::SignIn => "sign_in",
             Kind::SignInFailed => "sign_in_failed",
+            Kind::SignInThrottled => "sign_in_throttled",
             Kind::SignOut => "sign_out",
             Kind::ConsentGiven => "consent_given",
             Kind::ConsentDenied => "consent_denied",

@@ -1,6 +1,7 @@
 //! Users: creation with an argon2id password hash, and password verification that takes the
 //! same time whether or not the username exists.
 
+use crate::flow::audit::Kind;
 use std::sync::OnceLock;
 
 use argon2::Argon2;
@@ -119,18 +120,45 @@ pub fn is_fhir_user_reference(value: &str) -> bool {
 #[derive(Debug)]
 pub enum SignIn {
     Valid(User),
-    WrongPassword { user_id: String },
+    WrongPassword {
+        user_id: String,
+    },
     UnknownUser,
+    /// Too many wrong passwords lately: the password was not even compared.
+    Throttled {
+        user_id: String,
+    },
 }
 
+/// Online guessing protection (NIST SP 800-63B §5.2.2, rate limiting): after this many wrong
+/// passwords for one account within [`THROTTLE_WINDOW`], its sign-in pauses until the oldest
+/// of them leaves the window. Counted from the audit trail, so it holds across instances; a
+/// pause rather than a lockout, so that an attacker cannot lock a patient out for good.
+pub const MAX_FAILED_SIGN_INS: i64 = 5;
+pub const THROTTLE_WINDOW: i64 = 15 * 60;
+
 /// Checks a username and password. Runs argon2 off the async runtime (ARCHITECTURE habit 12),
-/// against a decoy hash for an unknown username so that timing does not tell which it was.
+/// against a decoy hash for an unknown username (or a paused account) so that timing does not
+/// tell which it was.
 pub async fn authenticate(
     store: &dyn Store,
     username: &str,
     password: &str,
+    now: i64,
 ) -> Result<SignIn, StoreError> {
     let user = store.user_by_username(username.trim()).await?;
+    if let Some(user) = &user {
+        let failures = store
+            .count_recent_audit_events(&user.id, Kind::SignInFailed.as_str(), now - THROTTLE_WINDOW)
+            .await?;
+        if failures >= MAX_FAILED_SIGN_INS {
+            let password = password.to_owned();
+            let _ = tokio::task::spawn_blocking(move || verify(&password, decoy_hash())).await;
+            return Ok(SignIn::Throttled {
+                user_id: user.id.clone(),
+            });
+        }
+    }
     let hash = user
         .as_ref()
         .map(|u| u.password_hash.clone())

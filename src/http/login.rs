@@ -18,6 +18,7 @@ use super::{AppState, SIGNED_IN, csrf};
 use crate::flow::authorize::SignedIn;
 use crate::flow::users;
 use crate::services::Services;
+use crate::store::User;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/login", get(show).post(submit))
@@ -103,31 +104,51 @@ async fn submit(
         .unwrap_or_default();
     let username = form.username.unwrap_or_default();
     let password = form.password.unwrap_or_default();
-    let outcome = match users::authenticate(services.store.as_ref(), &username, &password).await {
+    let outcome = match users::authenticate(
+        services.store.as_ref(),
+        &username,
+        &password,
+        services.now(),
+    )
+    .await
+    {
         Ok(outcome) => outcome,
         Err(_) => return unavailable_page(),
     };
-    let user = match outcome {
-        SignIn::Valid(user) => user,
-        failed => {
-            // Never the typed username: people type passwords into it.
-            let mut event = Event::new(Kind::SignInFailed);
-            if let SignIn::WrongPassword { user_id } = &failed {
-                event = event.user(user_id).detail("wrong password");
-            } else {
-                event = event.detail("unknown username");
-            }
-            audit::record(&services, event).await;
-            return failed_sign_in(
-                &services,
-                &session,
-                form.next.as_deref(),
-                request_id,
-                username,
-            )
-            .await;
+    // The audit trail never gets the typed username: people type passwords into it.
+    let (kind, user_id, detail) = match outcome {
+        SignIn::Valid(user) => {
+            return signed_in_page(&services, &session, &user, form.next.as_deref(), request_id)
+                .await;
         }
+        SignIn::WrongPassword { user_id } => (Kind::SignInFailed, Some(user_id), "wrong password"),
+        SignIn::UnknownUser => (Kind::SignInFailed, None, "unknown username"),
+        SignIn::Throttled { user_id } => (Kind::SignInThrottled, Some(user_id), ""),
     };
+    let mut event = Event::new(kind).detail(detail);
+    if let Some(user_id) = &user_id {
+        event = event.user(user_id);
+    }
+    audit::record(&services, event).await;
+    failed_sign_in(
+        &services,
+        &session,
+        form.next.as_deref(),
+        request_id,
+        username,
+    )
+    .await
+}
+
+/// Signs `user` in: a new session id (against session fixation), then on to the
+/// authorization request or the page asked for.
+async fn signed_in_page(
+    services: &Services,
+    session: &Session,
+    user: &User,
+    next: Option<&str>,
+    request_id: String,
+) -> Response {
     let signed_in = SignedIn {
         user_id: user.id.clone(),
         auth_time: services.now(),
@@ -136,16 +157,17 @@ async fn submit(
     if session.cycle_id().await.is_err() || session.insert(SIGNED_IN, &signed_in).await.is_err() {
         return unavailable_page();
     }
-    audit::record(&services, Event::new(Kind::SignIn).user(&user.id)).await;
+    audit::record(services, Event::new(Kind::SignIn).user(&user.id)).await;
     if request_id.is_empty() {
-        Redirect::to(next_page(form.next.as_deref()).1).into_response()
+        Redirect::to(next_page(next).1).into_response()
     } else {
         Redirect::to(&format!("/authorize/continue?request={request_id}")).into_response()
     }
 }
 
-/// The sign-in page again, with one message for both failures (it does not say whether the
-/// username exists) and the username kept.
+/// The sign-in page again, with the username kept. One message, one status for a wrong
+/// password, an unknown username and a paused account, so that the page never tells whether
+/// a username exists; the message still tells a rightful user why a right password can fail.
 async fn failed_sign_in(
     services: &Services,
     session: &Session,
@@ -162,7 +184,12 @@ async fn failed_sign_in(
         client_name: client_name(services, &request_id).await,
         request_id,
         username,
-        error: Some("The username or password is incorrect.".into()),
+        error: Some(format!(
+            "The username or password is incorrect. After {} wrong passwords, an account \
+             waits {} minutes before it can sign in again.",
+            users::MAX_FAILED_SIGN_INS,
+            users::THROTTLE_WINDOW / 60
+        )),
     };
     (StatusCode::UNAUTHORIZED, page).into_response()
 }

@@ -645,6 +645,20 @@ macro_rules! sql_store_impl {
                 Ok(query.bind(limit).fetch_all(&self.pool).await?)
             }
 
+            async fn count_recent_audit_events(
+                &self,
+                user_id: &str,
+                event: &str,
+                since: i64,
+            ) -> StoreResult<i64> {
+                Ok(sqlx::query_scalar(sql::COUNT_RECENT_AUDIT_EVENTS)
+                    .bind(user_id)
+                    .bind(event)
+                    .bind(since)
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+
             async fn purge_audit_events(&self, before: i64) -> StoreResult<u64> {
                 Ok(sqlx::query(sql::PURGE_AUDIT_EVENTS)
                     .bind(before)

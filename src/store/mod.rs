@@ -227,6 +227,13 @@ pub trait Store: Send + Sync + 'static {
     /// The newest `limit` events, of one user when `user_id` is given, newest first.
     async fn audit_events(&self, user_id: Option<&str>, limit: i64)
     -> StoreResult<Vec<AuditEvent>>;
+    /// How many `event`s of the user happened after `since` (sign-in throttling).
+    async fn count_recent_audit_events(
+        &self,
+        user_id: &str,
+        event: &str,
+        since: i64,
+    ) -> StoreResult<i64>;
     /// Deletes the events older than `before` (the retention period has passed).
     async fn purge_audit_events(&self, before: i64) -> StoreResult<u64>;
 }

@@ -97,3 +97,5 @@ pub const INSERT_AUDIT_EVENT: &str = "INSERT INTO audit_events (at, event, user_
 pub const AUDIT_EVENTS: &str = "SELECT at, event, user_id, client_id, grant_id, detail FROM audit_events ORDER BY id DESC LIMIT $1";
 pub const AUDIT_EVENTS_OF_USER: &str = "SELECT at, event, user_id, client_id, grant_id, detail FROM audit_events WHERE user_id = $1 ORDER BY id DESC LIMIT $2";
 pub const PURGE_AUDIT_EVENTS: &str = "DELETE FROM audit_events WHERE at < $1";
+pub const COUNT_RECENT_AUDIT_EVENTS: &str =
+    "SELECT COUNT(*) FROM audit_events WHERE user_id = $1 AND event = $2 AND at > $3";
