@@ -89,6 +89,7 @@ async fn discovery_well_known_smart_configuration() {
             "permission-v1",
             "permission-v2",
             "permission-offline",
+            "permission-online",
             "context-banner",
             "context-style",
         ] {
@@ -282,6 +283,121 @@ async fn refresh_with_and_without_scope_keeps_context() {
     .await;
     assert_eq!(status, 200, "{with}");
     assert_eq!(with["scope"], "openid patient/*.rs");
+}
+
+/// SMART `online_access` (permission-online): a refresh token that works while the user stays
+/// signed in, and stops at sign-out (also for introspection), while an `offline_access` grant
+/// made in the same session keeps working. A sign-in also ends `session_ttl` after it began.
+#[tokio::test]
+async fn online_access_refreshes_only_while_the_user_is_signed_in() {
+    let server = TestServer::start().await;
+    let id = server.public_client.client_id.clone();
+    let confidential = &server.confidential_client;
+    let fhir = fhir(&server);
+    let browser = browser();
+    let mut tokens = Vec::new();
+    for scope in [
+        "launch/patient openid fhirUser online_access patient/*.rs",
+        "launch/patient openid fhirUser offline_access patient/*.rs",
+    ] {
+        let (url, verifier) = authorize_url(&server, &id, scope, &[("aud", fhir.as_str())]);
+        let back = authorize(&browser, &server, &url, "alice", None)
+            .await
+            .redirect();
+        let body = redeem(
+            &server,
+            &id,
+            &query_param(&back, "code").unwrap(),
+            &verifier,
+        )
+        .await;
+        assert_eq!(body["scope"], scope, "{body}");
+        tokens.push(
+            body["refresh_token"]
+                .as_str()
+                .expect("a refresh token")
+                .to_owned(),
+        );
+    }
+    let (online, offline) = (tokens[0].clone(), tokens[1].clone());
+    let (status, body) = refresh(&server, &id, &online).await;
+    assert_eq!(status, 200, "online while signed in: {body}");
+    let online = body["refresh_token"].as_str().unwrap().to_owned();
+    let introspected = |token: String| {
+        let server = &server;
+        async move {
+            let r = http_client()
+                .post(server.url("/introspect"))
+                .basic_auth(
+                    &confidential.client_id,
+                    confidential.client_secret.as_deref(),
+                )
+                .form(&[("token", token)])
+                .send()
+                .await
+                .unwrap();
+            r.json::<Value>().await.unwrap()["active"].clone()
+        }
+    };
+    assert_eq!(introspected(online.clone()).await, true);
+
+    // Sign out: the online grant stops, the offline one goes on.
+    let page = browser
+        .get(server.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r = browser
+        .post(server.url("/logout"))
+        .form(&[("csrf", hidden(&page, "csrf"))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(introspected(online.clone()).await, false);
+    let (status, body) = refresh(&server, &id, &online).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("no longer signed in")
+    );
+    let (status, body) = refresh(&server, &id, &offline).await;
+    assert_eq!(status, 200, "offline_access outlives the sign-in: {body}");
+
+    // A sign-in that is never ended expires with the session lifetime.
+    let other = common::browser();
+    let scope = "openid online_access";
+    let (url, verifier) = authorize_url(&server, &id, scope, &[]);
+    let back = authorize(&other, &server, &url, "alice", None)
+        .await
+        .redirect();
+    let body = redeem(
+        &server,
+        &id,
+        &query_param(&back, "code").unwrap(),
+        &verifier,
+    )
+    .await;
+    let token = body["refresh_token"].as_str().unwrap().to_owned();
+    server.clock.advance(server.services.config.session_ttl + 1);
+    let (status, body) = refresh(&server, &id, &token).await;
+    assert_eq!(status, 400, "the sign-in has expired");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("no longer signed in"),
+        "{body}"
+    );
 }
 
 #[tokio::test]

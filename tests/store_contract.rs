@@ -65,6 +65,7 @@ fn grant(id: &str) -> Grant {
         fhir_context: "[]".into(),
         need_patient_banner: Some(1),
         intent: None,
+        sign_in_id: Some("s1".into()),
     }
 }
 
@@ -528,6 +529,44 @@ async fn client_updates_jtis_and_initial_tokens(store: Arc<dyn Store>) {
     assert!(store.purge_expired(NOW + 400).await.unwrap() >= 4);
 }
 
+/// Sign-ins (SMART online_access): active until ended or expired, then purged; the grant
+/// keeps the sign-in that approved it.
+async fn sign_ins(store: Arc<dyn Store>) {
+    seeded(store.as_ref()).await;
+    store
+        .insert_sign_in("s1", "u1", NOW, NOW + 100)
+        .await
+        .unwrap();
+    store
+        .insert_sign_in("s2", "u1", NOW, NOW + 100)
+        .await
+        .unwrap();
+    assert!(store.sign_in_active("s1", NOW).await.unwrap());
+    assert!(!store.sign_in_active("nope", NOW).await.unwrap());
+    store.end_sign_in("s1", NOW + 1).await.unwrap();
+    assert!(!store.sign_in_active("s1", NOW + 2).await.unwrap());
+    assert!(store.sign_in_active("s2", NOW + 99).await.unwrap());
+    assert!(
+        !store.sign_in_active("s2", NOW + 100).await.unwrap(),
+        "expired"
+    );
+    store
+        .insert_grant_with_code(&grant("g1"), &code("h1", "g1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .grant("g1")
+            .await
+            .unwrap()
+            .unwrap()
+            .sign_in_id
+            .as_deref(),
+        Some("s1")
+    );
+    assert!(store.purge_expired(NOW + 100).await.unwrap() >= 2);
+}
+
 /// The audit trail: appended in order, read newest first (all, or one user's), bounded by
 /// `limit`, purged by age; rows naming users and clients that do not exist are fine.
 async fn audit_trail(store: Arc<dyn Store>) {
@@ -633,5 +672,6 @@ contract!(
     codes_are_spent_once,
     refresh_tokens_rotate_once,
     revocation_and_purge,
-    audit_trail
+    audit_trail,
+    sign_ins
 );

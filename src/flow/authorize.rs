@@ -320,6 +320,9 @@ pub struct SignedIn {
     /// The authorization request for which the user last typed their password, so that
     /// `prompt=login` and `max_age` are satisfied by that sign-in and do not loop.
     pub signed_in_for: Option<String>,
+    /// The `sign_ins` row of this sign-in (empty in sessions from before it existed).
+    #[serde(default)]
+    pub sign_in_id: String,
 }
 
 /// What the user must do before a code can be issued.
@@ -428,6 +431,7 @@ mod tests {
             user_id: "u".into(),
             auth_time,
             signed_in_for: for_request.map(str::to_owned),
+            sign_in_id: "s".into(),
         }
     }
 

@@ -1,9 +1,9 @@
 //! `private_key_jwt` client authentication (RFC 7523 §2.2/§3 as profiled by SMART
 //! client-confidential-asymmetric). Every failure is `invalid_client`.
 
-use crate::flow::audit::{self, Event, Kind};
 use serde_json::Value;
 
+use crate::flow::audit::{self, Event, Kind};
 use crate::flow::error::OAuthError;
 use crate::services::Services;
 use crate::store::{AuthMethod, Client};

@@ -1,10 +1,10 @@
 //! Client authentication at the token endpoint (RFC 6749 §2.3): `client_secret_basic`,
 //! `client_secret_post`, or `none` for public clients, which send only `client_id`.
 
-use crate::flow::audit::{self, Event, Kind};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
+use crate::flow::audit::{self, Event, Kind};
 use crate::flow::client_assertion;
 use crate::flow::error::{ErrorCode, OAuthError};
 use crate::secrets;

@@ -54,6 +54,7 @@ pub async fn issue_code(
         fhir_context: serde_json::to_string(&context.fhir_context).unwrap_or_else(|_| "[]".into()),
         need_patient_banner: context.need_patient_banner.map(i64::from),
         intent: context.intent.clone(),
+        sign_in_id: Some(signed_in.sign_in_id.clone()).filter(|id| !id.is_empty()),
     };
     let code = secrets::random_token();
     let row = AuthorizationCode {

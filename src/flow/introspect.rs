@@ -1,8 +1,9 @@
 //! Token introspection (RFC 7662, with SMART's fields) and revocation (RFC 7009).
 
-use crate::flow::audit::{self, Event, Kind};
 use serde_json::{Map, Value, json};
 
+use crate::flow::audit::{self, Event, Kind};
+use crate::flow::grant::refresh_allowed_now;
 use crate::flow::launch::LaunchContext;
 use crate::secrets;
 use crate::services::Services;
@@ -53,16 +54,22 @@ async fn find(services: &Services, token: &str) -> StoreResult<Option<Found>> {
     if refresh.used_at.is_some() || refresh.expires_at <= now {
         return Ok(None);
     }
-    Ok(services
+    let Some(grant) = services
         .store
         .grant(&refresh.grant_id)
         .await?
         .filter(|g| g.revoked_at.is_none())
-        .map(|grant| Found::Refresh {
-            grant,
-            expires_at: refresh.expires_at,
-            created_at: refresh.created_at,
-        }))
+    else {
+        return Ok(None);
+    };
+    if !refresh_allowed_now(services, &grant, now).await? {
+        return Ok(None);
+    }
+    Ok(Some(Found::Refresh {
+        grant,
+        expires_at: refresh.expires_at,
+        created_at: refresh.created_at,
+    }))
 }
 
 fn context_of(grant: &Grant) -> LaunchContext {

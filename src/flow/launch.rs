@@ -2,10 +2,10 @@
 //! `POST /launch`, its resolution in the authorization request, and the patient context of a
 //! standalone launch (the patient's own record, or the practitioner's pick).
 
-use crate::flow::audit::{self, Event, Kind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::flow::audit::{self, Event, Kind};
 use crate::flow::error::OAuthError;
 use crate::scope::{ScopeSet, SmartScope, smart::Context};
 use crate::secrets;

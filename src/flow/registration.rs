@@ -1,10 +1,10 @@
 //! Dynamic client registration (RFC 7591) and its management (RFC 7592). Label ceilings and
 //! pre-authorized `system/` scopes are never self-asserted: only the operator sets them.
 
-use crate::flow::audit::{self, Event, Kind};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use crate::flow::audit::{self, Event, Kind};
 use crate::flow::clients::validate_redirect_uri;
 use crate::scope::{self, ScopeSet};
 use crate::secrets;

@@ -1,12 +1,12 @@
 //! Users: creation with an argon2id password hash, and password verification that takes the
 //! same time whether or not the username exists.
 
-use crate::flow::audit::Kind;
 use std::sync::OnceLock;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
+use crate::flow::audit::Kind;
 use crate::labels::Confidentiality;
 use crate::secrets;
 use crate::store::{Role, Store, StoreError, User};

@@ -1,7 +1,6 @@
 //! The authorization endpoint, GET and POST (OIDC Core §3.1.2.1), and the step that resumes
 //! a pending request after sign-in.
 
-use crate::flow::audit::{self, Event, Kind};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, RawQuery, State};
@@ -13,6 +12,7 @@ use tower_sessions::Session;
 
 use super::error::{error_page, unavailable_page};
 use super::{AppState, SIGNED_IN};
+use crate::flow::audit::{self, Event, Kind};
 use crate::flow::authorize::{self, AuthorizationRequest, AuthorizeError, Next, SignedIn};
 use crate::flow::launch::{self, LaunchContext};
 use crate::flow::{code, consent};

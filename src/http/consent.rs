@@ -2,7 +2,6 @@
 //! (ticked; the patient may grant less), the sensitivity categories (unticked; the patient
 //! chooses what beyond normal records the app may see), Allow and Deny.
 
-use crate::flow::audit::{self, Event, Kind};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -18,6 +17,7 @@ use super::authorize::{
 use super::error::{error_page, unavailable_page};
 use super::pages::{CategoryChoice, ConsentPage, GranularChoice, ScopeChoice};
 use super::{AppState, csrf};
+use crate::flow::audit::{self, Event, Kind};
 use crate::flow::{code, consent};
 use crate::labels::categories::join_in_sentence;
 use crate::scope::plain::{describe_smart, granular_alternatives};
@@ -52,6 +52,10 @@ pub fn describe(scope: &str) -> (String, String) {
         "offline_access" => (
             "Stay connected",
             "The app can keep access when you are not using it, until you revoke it.",
+        ),
+        "online_access" => (
+            "Stay connected while you are signed in",
+            "The app can keep access while you stay signed in here; it stops when you sign out.",
         ),
         "launch/patient" => (
             "Your patient record",

@@ -1,8 +1,6 @@
 //! The sign-in page. A successful sign-in renews the session id (session fixation defence)
 //! and sends the browser back to the pending authorization request.
 
-use crate::flow::audit::{self, Event, Kind};
-use crate::flow::users::SignIn;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -15,8 +13,11 @@ use super::authorize::{load_pending, valid_request_id};
 use super::error::{error_page, unavailable_page};
 use super::pages::LoginPage;
 use super::{AppState, SIGNED_IN, csrf};
+use crate::flow::audit::{self, Event, Kind};
 use crate::flow::authorize::SignedIn;
 use crate::flow::users;
+use crate::flow::users::SignIn;
+use crate::secrets;
 use crate::services::Services;
 use crate::store::User;
 
@@ -149,12 +150,26 @@ async fn signed_in_page(
     next: Option<&str>,
     request_id: String,
 ) -> Response {
+    let now = services.now();
     let signed_in = SignedIn {
         user_id: user.id.clone(),
-        auth_time: services.now(),
+        auth_time: now,
         signed_in_for: (!request_id.is_empty()).then(|| request_id.clone()),
+        sign_in_id: secrets::random_id(),
     };
-    if session.cycle_id().await.is_err() || session.insert(SIGNED_IN, &signed_in).await.is_err() {
+    let recorded = services
+        .store
+        .insert_sign_in(
+            &signed_in.sign_in_id,
+            &user.id,
+            now,
+            now + services.config.session_ttl,
+        )
+        .await;
+    if recorded.is_err()
+        || session.cycle_id().await.is_err()
+        || session.insert(SIGNED_IN, &signed_in).await.is_err()
+    {
         return unavailable_page();
     }
     audit::record(services, Event::new(Kind::SignIn).user(&user.id)).await;

@@ -1,7 +1,6 @@
 //! The page templates (askama, one display struct per page) and the small pages that need
 //! no flow: home and sign-out.
 
-use crate::flow::audit::{self, Event, Kind};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
@@ -15,6 +14,7 @@ use tower_sessions::Session;
 
 use super::error::error_page;
 use super::{AppState, SIGNED_IN, csrf};
+use crate::flow::audit::{self, Event, Kind};
 use crate::flow::authorize::SignedIn;
 
 #[derive(Template, WebTemplate)]
@@ -157,6 +157,14 @@ async fn logout(
     let user = session.get::<SignedIn>(SIGNED_IN).await.ok().flatten();
     let _ = session.flush().await;
     if let Some(user) = user {
+        // Ends what `online_access` grants of this sign-in may do (SMART: while online).
+        if let Err(e) = services
+            .store
+            .end_sign_in(&user.sign_in_id, services.now())
+            .await
+        {
+            tracing::error!(error = %e, "sign-out not recorded; online_access tokens last until the sign-in expires");
+        }
         audit::record(&services, Event::new(Kind::SignOut).user(&user.user_id)).await;
     }
     Redirect::to("/").into_response()

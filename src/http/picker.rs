@@ -1,7 +1,6 @@
 //! The patient picker: a practitioner in a standalone launch that needs patient context
 //! chooses one patient from the directory (searchable by name when it is long).
 
-use crate::flow::audit::{self, Event, Kind};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -17,6 +16,8 @@ use super::authorize::{
 use super::error::{error_page, unavailable_page};
 use super::pages::{PatientChoice, PickerPage};
 use super::{AppState, csrf};
+
+use crate::flow::audit::{self, Event, Kind};
 
 /// Shown at once when the directory is this small; larger ones are searched by name.
 const LIST_ALL_UP_TO: i64 = 50;

@@ -1,7 +1,6 @@
 //! The token endpoint (RFC 6749 §3.2). Every response, errors included, carries
 //! `Cache-Control: no-store` and `Pragma: no-cache` (RFC 6749 §5.1, SMART).
 
-use crate::flow::audit::{self, Event, Kind};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -14,6 +13,7 @@ use super::AppState;
 use super::authorize::parse_pairs;
 use super::error::oauth_error_response;
 use crate::flow::OAuthError;
+use crate::flow::audit::{self, Event, Kind};
 use crate::flow::grant::{self, TokenRequest};
 use crate::services::Services;
 use crate::store::Client;

@@ -18,10 +18,19 @@ pub const OPENID: &str = "openid";
 pub const PROFILE: &str = "profile";
 pub const EMAIL: &str = "email";
 pub const OFFLINE_ACCESS: &str = "offline_access";
+/// SMART App Launch 2.2: a refresh token usable only while the user remains online.
+pub const ONLINE_ACCESS: &str = "online_access";
 pub const FHIR_USER: &str = "fhirUser";
 
 /// The identity scopes of OpenID Connect and SMART that Clearance grants.
-pub const IDENTITY_SCOPES: [&str; 5] = [OPENID, PROFILE, EMAIL, OFFLINE_ACCESS, FHIR_USER];
+pub const IDENTITY_SCOPES: [&str; 6] = [
+    OPENID,
+    PROFILE,
+    EMAIL,
+    OFFLINE_ACCESS,
+    ONLINE_ACCESS,
+    FHIR_USER,
+];
 
 #[derive(Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "String", into = "String")]

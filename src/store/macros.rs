@@ -237,6 +237,7 @@ macro_rules! sql_store_impl {
                     .bind(&g.fhir_context)
                     .bind(g.need_patient_banner)
                     .bind(&g.intent)
+                    .bind(&g.sign_in_id)
                     .execute(&mut *tx)
                     .await?;
                 sqlx::query(sql::INSERT_CODE)
@@ -657,6 +658,41 @@ macro_rules! sql_store_impl {
                     .bind(since)
                     .fetch_one(&self.pool)
                     .await?)
+            }
+
+            async fn insert_sign_in(
+                &self,
+                id: &str,
+                user_id: &str,
+                created_at: i64,
+                expires_at: i64,
+            ) -> StoreResult<()> {
+                sqlx::query(sql::INSERT_SIGN_IN)
+                    .bind(id)
+                    .bind(user_id)
+                    .bind(created_at)
+                    .bind(expires_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn end_sign_in(&self, id: &str, now: i64) -> StoreResult<()> {
+                sqlx::query(sql::END_SIGN_IN)
+                    .bind(id)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn sign_in_active(&self, id: &str, now: i64) -> StoreResult<bool> {
+                let count: i64 = sqlx::query_scalar(sql::SIGN_IN_ACTIVE)
+                    .bind(id)
+                    .bind(now)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(count > 0)
             }
 
             async fn purge_audit_events(&self, before: i64) -> StoreResult<u64> {

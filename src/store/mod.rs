@@ -222,6 +222,18 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes rows that can no longer be used: expired requests, codes, tokens.
     async fn purge_expired(&self, now: i64) -> StoreResult<u64>;
 
+    // Sign-ins, for SMART `online_access`: usable from the password until sign-out or expiry.
+    async fn insert_sign_in(
+        &self,
+        id: &str,
+        user_id: &str,
+        created_at: i64,
+        expires_at: i64,
+    ) -> StoreResult<()>;
+    async fn end_sign_in(&self, id: &str, now: i64) -> StoreResult<()>;
+    /// Has the sign-in neither ended nor expired?
+    async fn sign_in_active(&self, id: &str, now: i64) -> StoreResult<bool>;
+
     // The audit trail.
     async fn record_audit_event(&self, event: &AuditEvent) -> StoreResult<()>;
     /// The newest `limit` events, of one user when `user_id` is given, newest first.

@@ -277,6 +277,8 @@ pub struct Grant {
     pub fhir_context: String,
     pub need_patient_banner: Option<i64>,
     pub intent: Option<String>,
+    /// The sign-in that approved it; an `online_access` grant refreshes only while it lasts.
+    pub sign_in_id: Option<String>,
 }
 
 impl Grant {

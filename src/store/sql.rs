@@ -34,7 +34,7 @@ pub const DELETE_CONSENT: &str = "DELETE FROM consents WHERE user_id = $1 AND cl
 pub const NARROW_CONSENT: &str =
     "UPDATE consents SET categories = $3, updated_at = $4 WHERE user_id = $1 AND client_id = $2";
 
-pub const INSERT_GRANT: &str = "INSERT INTO grants (id, user_id, client_id, scope, audience, auth_time, created_at, revoked_at, security, categories, patient, encounter, fhir_context, need_patient_banner, intent) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, $11, $12, $13, $14)";
+pub const INSERT_GRANT: &str = "INSERT INTO grants (id, user_id, client_id, scope, audience, auth_time, created_at, revoked_at, security, categories, patient, encounter, fhir_context, need_patient_banner, intent, sign_in_id) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, $11, $12, $13, $14, $15)";
 pub const GRANTS_OF_USER: &str =
     "SELECT * FROM grants WHERE user_id = $1 ORDER BY created_at DESC, id LIMIT 200";
 pub const LIST_GRANTS: &str = "SELECT * FROM grants ORDER BY created_at DESC, id LIMIT 1000";
@@ -87,7 +87,8 @@ pub const CLIENT_TOKEN_ACTIVE: &str =
     "SELECT client_id FROM client_tokens WHERE jti = $1 AND expires_at > $2 AND revoked_at IS NULL";
 pub const REVOKE_CLIENT_TOKEN: &str =
     "UPDATE client_tokens SET revoked_at = $2 WHERE jti = $1 AND revoked_at IS NULL";
-pub const PURGE_MORE: [&str; 3] = [
+pub const PURGE_MORE: [&str; 4] = [
+    "DELETE FROM sign_ins WHERE expires_at <= $1",
     "DELETE FROM client_tokens WHERE expires_at <= $1",
     "DELETE FROM assertion_jtis WHERE expires_at <= $1",
     "DELETE FROM initial_access_tokens WHERE expires_at <= $1",
@@ -99,3 +100,8 @@ pub const AUDIT_EVENTS_OF_USER: &str = "SELECT at, event, user_id, client_id, gr
 pub const PURGE_AUDIT_EVENTS: &str = "DELETE FROM audit_events WHERE at < $1";
 pub const COUNT_RECENT_AUDIT_EVENTS: &str =
     "SELECT COUNT(*) FROM audit_events WHERE user_id = $1 AND event = $2 AND at > $3";
+pub const INSERT_SIGN_IN: &str = "INSERT INTO sign_ins (id, user_id, created_at, expires_at, ended_at) VALUES ($1, $2, $3, $4, NULL)";
+pub const END_SIGN_IN: &str =
+    "UPDATE sign_ins SET ended_at = $2 WHERE id = $1 AND ended_at IS NULL";
+pub const SIGN_IN_ACTIVE: &str =
+    "SELECT COUNT(*) FROM sign_ins WHERE id = $1 AND ended_at IS NULL AND expires_at > $2";

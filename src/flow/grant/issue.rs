@@ -8,7 +8,7 @@ use crate::flow::error::{ErrorCode, OAuthError};
 use crate::scope::{self, ScopeSet};
 use crate::secrets;
 use crate::services::Services;
-use crate::store::{AccessTokenRecord, Client, Grant, RefreshToken};
+use crate::store::{AccessTokenRecord, Client, Grant, RefreshToken, StoreError};
 use crate::tokens::claims::{ACCESS_TOKEN_TYPE, sign};
 use crate::tokens::{AccessTokenClaims, Alg, IdTokenClaims};
 
@@ -56,7 +56,8 @@ pub fn grant_scope(grant: &Grant) -> Result<ScopeSet, OAuthError> {
 }
 
 /// Issues tokens for `scope` (the grant's scope or a subset of it). A refresh token is
-/// issued when the grant includes `offline_access`; on refresh it replaces the spent one.
+/// issued when the grant includes `offline_access` or `online_access`; on refresh it replaces
+/// the spent one.
 pub async fn issue_tokens(
     services: &Services,
     client: &Client,
@@ -164,6 +165,28 @@ pub async fn issue_tokens(
     })
 }
 
+fn has_scope(grant: &Grant, wanted: &str) -> bool {
+    grant.scope.split(' ').any(|s| s == wanted)
+}
+
+/// A refresh token comes with `offline_access` or `online_access` (SMART App Launch 2.2).
 fn scope_of_grant_allows_refresh(grant: &Grant) -> bool {
-    grant.scope.split(' ').any(|s| s == scope::OFFLINE_ACCESS)
+    has_scope(grant, scope::OFFLINE_ACCESS) || has_scope(grant, scope::ONLINE_ACCESS)
+}
+
+/// May the grant's refresh tokens be used now? A grant with `online_access` but not
+/// `offline_access` refreshes only while the sign-in that approved it lasts (SMART: "usable
+/// for as long as the end-user remains online"): until sign-out, at most `session_ttl`.
+pub async fn refresh_allowed_now(
+    services: &Services,
+    grant: &Grant,
+    now: i64,
+) -> Result<bool, StoreError> {
+    if has_scope(grant, scope::OFFLINE_ACCESS) || !has_scope(grant, scope::ONLINE_ACCESS) {
+        return Ok(true);
+    }
+    match &grant.sign_in_id {
+        Some(id) => services.store.sign_in_active(id, now).await,
+        None => Ok(false),
+    }
 }

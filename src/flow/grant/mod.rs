@@ -5,7 +5,7 @@ mod client_credentials;
 mod issue;
 mod refresh_token;
 
-pub use issue::TokenResponse;
+pub use issue::{TokenResponse, refresh_allowed_now};
 
 use crate::flow::client_auth::{self, Credentials};
 use crate::flow::error::{ErrorCode, OAuthError};

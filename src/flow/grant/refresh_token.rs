@@ -2,7 +2,7 @@
 //! revokes the whole grant, and a refresh never widens scope.
 
 use super::TokenRequest;
-use super::issue::{TokenResponse, grant_scope, issue_tokens};
+use super::issue::{TokenResponse, grant_scope, issue_tokens, refresh_allowed_now};
 use crate::flow::audit::{self, Event, Kind};
 use crate::flow::error::{ErrorCode, OAuthError};
 use crate::scope::ScopeSet;
@@ -80,6 +80,13 @@ pub async fn exchange(
     }
     if grant.revoked_at.is_some() {
         return Err(OAuthError::invalid_grant("the authorization was revoked"));
+    }
+    // Checked after the token is spent, so that the reuse rule above always applies first; a
+    // sign-in that has ended never comes back, so the spent token is no loss.
+    if !refresh_allowed_now(services, &grant, now).await? {
+        return Err(OAuthError::invalid_grant(
+            "online_access: the user is no longer signed in",
+        ));
     }
     let response = issue_tokens(services, client, &grant, &scope, None).await?;
     audit::record(
