@@ -26,11 +26,13 @@ pub async fn fresh_database() -> Option<String> {
             return None;
         }
     };
+    drop_leftovers(&mut conn).await;
+    // The creation time is in the name, so that a later run can drop what a panicking test
+    // left behind (Drop does not run on every panic path).
     let name = format!(
-        "clearance_test_{}",
-        clearance::secrets::random_id()
-            .to_lowercase()
-            .replace(['-', '_'], "")
+        "{PREFIX}{}_{}",
+        now(),
+        clearance::secrets::random_id().to_lowercase()
     );
     sqlx::query(&format!("CREATE DATABASE \"{name}\""))
         .execute(&mut conn)
@@ -41,6 +43,39 @@ pub async fn fresh_database() -> Option<String> {
         .map(|(b, _)| b.to_owned())
         .unwrap_or(admin.clone());
     Some(format!("{base}/{name}"))
+}
+
+const PREFIX: &str = "clearance_test_";
+/// Test databases older than this are leftovers: no test runs that long.
+const LEFTOVER_AGE: u64 = 3600;
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Drops test databases whose name says they were made over an hour ago.
+async fn drop_leftovers(conn: &mut PgConnection) {
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'clearance_test_%'")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap_or_default();
+    for name in names {
+        let made = name
+            .strip_prefix(PREFIX)
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|stamp| stamp.parse::<u64>().ok());
+        // Names from before the timestamp was added have none: they are leftovers too, as
+        // every run since then names its databases with one.
+        if made.is_none_or(|made| made + LEFTOVER_AGE < now()) {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .execute(&mut *conn)
+                .await;
+        }
+    }
 }
 
 /// Drops a database made by `fresh_database` (best effort; connections are closed by force).
