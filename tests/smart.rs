@@ -323,23 +323,14 @@ async fn online_access_refreshes_only_while_the_user_is_signed_in() {
     let (status, body) = refresh(&server, &id, &online).await;
     assert_eq!(status, 200, "online while signed in: {body}");
     let online = body["refresh_token"].as_str().unwrap().to_owned();
-    let introspected = |token: String| {
-        let server = &server;
-        async move {
-            let r = http_client()
-                .post(server.url("/introspect"))
-                .basic_auth(
-                    &confidential.client_id,
-                    confidential.client_secret.as_deref(),
-                )
-                .form(&[("token", token)])
-                .send()
-                .await
-                .unwrap();
-            r.json::<Value>().await.unwrap()["active"].clone()
-        }
-    };
-    assert_eq!(introspected(online.clone()).await, true);
+    let resource_server = (
+        confidential.client_id.as_str(),
+        confidential.client_secret.as_deref().unwrap(),
+    );
+    assert_eq!(
+        introspect(&server, &online, Some(resource_server)).await.1["active"],
+        true
+    );
 
     // Sign out: the online grant stops, the offline one goes on.
     let page = browser
@@ -357,7 +348,10 @@ async fn online_access_refreshes_only_while_the_user_is_signed_in() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    assert_eq!(introspected(online.clone()).await, false);
+    assert_eq!(
+        introspect(&server, &online, Some(resource_server)).await.1["active"],
+        false
+    );
     let (status, body) = refresh(&server, &id, &online).await;
     assert_eq!(
         (status, body["error"].as_str()),
