@@ -9,6 +9,8 @@ use std::sync::{Arc, RwLock};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use josekit::jwk::{Jwk, KeyPair};
+use josekit::jws::alg::ecdsa::EcdsaJwsAlgorithm;
+use josekit::jws::alg::rsassa::RsassaJwsAlgorithm;
 use josekit::jws::{ES256, ES384, JwsSigner, JwsVerifier, RS256, RS384};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256, Sha384};
@@ -56,6 +58,21 @@ impl Alg {
     pub fn parse(name: &str) -> Option<Alg> {
         Alg::ALL.into_iter().find(|a| a.name() == name)
     }
+
+    /// The josekit algorithm: an RSA key (2048 bits) or an EC key on the algorithm's curve.
+    fn family(self) -> Family {
+        match self {
+            Alg::Rs256 => Family::Rsa(RS256),
+            Alg::Rs384 => Family::Rsa(RS384),
+            Alg::Es256 => Family::Ec(ES256),
+            Alg::Es384 => Family::Ec(ES384),
+        }
+    }
+}
+
+enum Family {
+    Rsa(RsassaJwsAlgorithm),
+    Ec(EcdsaJwsAlgorithm),
 }
 
 /// One key, ready to sign and verify.
@@ -91,42 +108,16 @@ impl SigningKey {
         let alg = Alg::parse(&row.alg).ok_or(TokenError::Invalid("unknown key algorithm"))?;
         let pem = &row.private_pem;
         let (signer, verifier, public_jwk): (Box<dyn JwsSigner>, Box<dyn JwsVerifier>, Jwk) =
-            match alg {
-                Alg::Rs256 => {
-                    let jwk = RS256.key_pair_from_pem(pem)?.to_jwk_public_key();
-                    let verifier = RS256.verifier_from_jwk(&jwk)?;
-                    (
-                        Box::new(RS256.signer_from_pem(pem)?),
-                        Box::new(verifier),
-                        jwk,
-                    )
+            match alg.family() {
+                Family::Rsa(rsa) => {
+                    let jwk = rsa.key_pair_from_pem(pem)?.to_jwk_public_key();
+                    let verifier = rsa.verifier_from_jwk(&jwk)?;
+                    (Box::new(rsa.signer_from_pem(pem)?), Box::new(verifier), jwk)
                 }
-                Alg::Rs384 => {
-                    let jwk = RS384.key_pair_from_pem(pem)?.to_jwk_public_key();
-                    let verifier = RS384.verifier_from_jwk(&jwk)?;
-                    (
-                        Box::new(RS384.signer_from_pem(pem)?),
-                        Box::new(verifier),
-                        jwk,
-                    )
-                }
-                Alg::Es256 => {
-                    let jwk = ES256.key_pair_from_pem(pem)?.to_jwk_public_key();
-                    let verifier = ES256.verifier_from_jwk(&jwk)?;
-                    (
-                        Box::new(ES256.signer_from_pem(pem)?),
-                        Box::new(verifier),
-                        jwk,
-                    )
-                }
-                Alg::Es384 => {
-                    let jwk = ES384.key_pair_from_pem(pem)?.to_jwk_public_key();
-                    let verifier = ES384.verifier_from_jwk(&jwk)?;
-                    (
-                        Box::new(ES384.signer_from_pem(pem)?),
-                        Box::new(verifier),
-                        jwk,
-                    )
+                Family::Ec(ec) => {
+                    let jwk = ec.key_pair_from_pem(pem)?.to_jwk_public_key();
+                    let verifier = ec.verifier_from_jwk(&jwk)?;
+                    (Box::new(ec.signer_from_pem(pem)?), Box::new(verifier), jwk)
                 }
             };
         let mut public_jwk = public_jwk;
@@ -147,21 +138,13 @@ impl SigningKey {
 
 /// Generates a new private key for `alg` and its row, with the RFC 7638 thumbprint as `kid`.
 pub fn generate_key(alg: Alg, now: i64) -> Result<SigningKeyRow, TokenError> {
-    let (pem, jwk) = match alg {
-        Alg::Rs256 => {
-            let pair = RS256.generate_key_pair(2048)?;
+    let (pem, jwk) = match alg.family() {
+        Family::Rsa(rsa) => {
+            let pair = rsa.generate_key_pair(2048)?;
             (pair.to_pem_private_key(), pair.to_jwk_public_key())
         }
-        Alg::Rs384 => {
-            let pair = RS384.generate_key_pair(2048)?;
-            (pair.to_pem_private_key(), pair.to_jwk_public_key())
-        }
-        Alg::Es256 => {
-            let pair = ES256.generate_key_pair()?;
-            (pair.to_pem_private_key(), pair.to_jwk_public_key())
-        }
-        Alg::Es384 => {
-            let pair = ES384.generate_key_pair()?;
+        Family::Ec(ec) => {
+            let pair = ec.generate_key_pair()?;
             (pair.to_pem_private_key(), pair.to_jwk_public_key())
         }
     };
