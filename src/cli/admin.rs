@@ -12,7 +12,7 @@ use crate::flow::clients::{self, NewClient};
 use crate::flow::users::{self, NewUser};
 use crate::labels;
 use crate::secrets;
-use crate::store::Role;
+use crate::store::{Role, Store, User};
 use crate::tokens::Alg;
 use crate::tokens::keys::generate_key;
 
@@ -288,12 +288,9 @@ pub(super) async fn consent_command(
         ConsentCommand::List { username } => {
             let grants = match username {
                 Some(name) => {
-                    let user = store
-                        .user_by_username(&name)
+                    store
+                        .grants_of_user(&find_user(store, &name).await?.id)
                         .await
-                        .map_err(|e| e.to_string())?
-                        .ok_or_else(|| format!("no user {name:?}"))?;
-                    store.grants_of_user(&user.id).await
                 }
                 None => store.list_grants().await,
             }
@@ -375,14 +372,7 @@ pub(super) async fn audit_command(
         .map_err(|e| e.to_string())?;
     let store = database.store.as_ref();
     let user_id = match username {
-        Some(name) => Some(
-            store
-                .user_by_username(name)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("no user {name:?}"))?
-                .id,
-        ),
+        Some(name) => Some(find_user(store, name).await?.id),
         None => None,
     };
     let events = store
@@ -395,4 +385,13 @@ pub(super) async fn audit_command(
         .collect();
     println!("{:#}", json!(list));
     Ok(())
+}
+
+/// The user named `username`, or the operator's error message.
+async fn find_user(store: &dyn Store, username: &str) -> Result<User, String> {
+    store
+        .user_by_username(username)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no user {username:?}"))
 }
