@@ -104,13 +104,7 @@ async fn failed_sign_ins_are_audited_without_the_typed_username() {
     let r = sign_in(&browser, &server, &page, PASSWORD, PASSWORD).await;
     assert_eq!(r.status(), 401);
 
-    let alice = server
-        .services
-        .store
-        .user_by_username("alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let alice = server.user("alice").await;
     let trail = server.services.store.audit_events(None, 100).await.unwrap();
     let failed: Vec<_> = trail
         .iter()
@@ -234,13 +228,7 @@ async fn repeated_wrong_passwords_pause_the_account_for_a_while() {
     let r = sign_in(&other, &server, &other_page, "dr.jones", PASSWORD).await;
     assert_eq!(r.status(), 303);
 
-    let alice = server
-        .services
-        .store
-        .user_by_username("alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let alice = server.user("alice").await;
     let trail = server
         .services
         .store

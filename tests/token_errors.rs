@@ -63,13 +63,7 @@ async fn token_reused_code_is_invalid_grant_and_revokes_what_it_produced() {
     assert_eq!(r.status(), 401);
 
     // The audit trail has the whole story, for the patient's account and the operator.
-    let alice = server
-        .services
-        .store
-        .user_by_username("alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let alice = server.user("alice").await;
     let trail = server.services.store.audit_events(None, 100).await.unwrap();
     let story: Vec<&str> = trail.iter().rev().map(|e| e.event.as_str()).collect();
     let position = |event: &str| {

@@ -14,7 +14,7 @@ use clearance::config::{Config, Settings};
 use clearance::flow::clients::{self, NewClient, Registered};
 use clearance::flow::users::{self, NewUser};
 use clearance::services::Services;
-use clearance::store::Role;
+use clearance::store::{Role, User};
 use clearance::tokens::Alg;
 use reqwest::redirect::Policy;
 use tokio::net::TcpListener;
@@ -155,6 +155,16 @@ impl TestServer {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
+    }
+
+    /// A seeded user, as stored.
+    pub async fn user(&self, username: &str) -> User {
+        self.services
+            .store
+            .user_by_username(username)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no user {username}"))
     }
 }
 

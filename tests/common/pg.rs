@@ -26,7 +26,10 @@ pub async fn fresh_database() -> Option<String> {
             return None;
         }
     };
-    drop_leftovers(&mut conn).await;
+    // Once per test process is enough.
+    if !LEFTOVERS_DROPPED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        drop_leftovers(&mut conn).await;
+    }
     // The creation time is in the name, so that a later run can drop what a panicking test
     // left behind (Drop does not run on every panic path).
     let name = format!(
@@ -46,6 +49,7 @@ pub async fn fresh_database() -> Option<String> {
 }
 
 const PREFIX: &str = "clearance_test_";
+static LEFTOVERS_DROPPED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 /// Test databases older than this are leftovers: no test runs that long.
 const LEFTOVER_AGE: u64 = 3600;
 
