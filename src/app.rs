@@ -143,6 +143,7 @@ impl App {
             jwks_fetcher: JwksFetcher::new(),
             metadata: MetadataCache::default(),
             metrics: Default::default(),
+            password_checks: crate::services::password_gate(),
         });
         let router = http::router(services.clone());
         let (router, cleanup) = match database.sessions {

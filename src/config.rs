@@ -45,9 +45,25 @@ pub struct Config {
     /// The SMART Style JSON given to EHR-launched apps (`smart_style_url`): the operator's
     /// (the EHR's own) or, by default, Clearance's `/smart-style.json`.
     pub smart_style_url: String,
+    /// The longest a browser sign-in lasts, however active (seconds after the password).
+    pub session_absolute_ttl: i64,
+    /// When set, `/metrics` answers only requests with `Authorization: Bearer <token>`.
+    pub metrics_token: Option<String>,
+    /// How long a rotated key is published before it signs: longer than a resource server
+    /// can go without seeing it (reload on other instances + JWKS max-age + a refetch pause).
+    pub key_activation_seconds: i64,
+    /// Let dynamically registered clients' `jwks_uri` name loopback, private or link-local
+    /// addresses (development only; an SSRF risk otherwise).
+    pub jwks_uri_allow_private: bool,
     /// Demo mode: seeds demo data and enables the `/demo` relying party pages.
     pub demo: bool,
 }
+
+/// `Cache-Control: max-age` of the JWKS document.
+pub const JWKS_MAX_AGE: i64 = 60;
+/// How long common JWKS clients (PyJWT's PyJWKClient, jose's remote key set) wait before
+/// they refetch a key set on an unknown `kid`.
+pub const JWKS_REFETCH_PAUSE: i64 = 30;
 
 /// Dynamic client registration (RFC 7591 §3): open to anyone (demo, development), behind an
 /// initial access token the operator issues (the default), or off.
@@ -83,6 +99,10 @@ pub struct Settings {
     /// An absolute http(s) URL of the EHR's SMART Style JSON.
     pub smart_style_url: Option<String>,
     pub audit_retention_days: Option<i64>,
+    pub session_absolute_ttl: Option<i64>,
+    pub metrics_token: Option<String>,
+    pub key_activation_seconds: Option<i64>,
+    pub jwks_uri_allow_private: Option<bool>,
 }
 
 /// A configuration problem, worded for the operator.
@@ -139,6 +159,19 @@ impl Settings {
             registration: lookup("CLEARANCE_REGISTRATION"),
             smart_style_url: lookup("CLEARANCE_SMART_STYLE_URL"),
             audit_retention_days: number(&lookup, "CLEARANCE_AUDIT_RETENTION_DAYS")?,
+            session_absolute_ttl: number(&lookup, "CLEARANCE_SESSION_ABSOLUTE_TTL")?,
+            metrics_token: lookup("CLEARANCE_METRICS_TOKEN"),
+            key_activation_seconds: number(&lookup, "CLEARANCE_KEY_ACTIVATION_SECONDS")?,
+            jwks_uri_allow_private: match lookup("CLEARANCE_JWKS_URI_ALLOW_PRIVATE").as_deref() {
+                None => None,
+                Some("true" | "1") => Some(true),
+                Some("false" | "0") => Some(false),
+                Some(other) => {
+                    return Err(ConfigError(format!(
+                        "CLEARANCE_JWKS_URI_ALLOW_PRIVATE must be true or false, got {other:?}"
+                    )));
+                }
+            },
         })
     }
 
@@ -171,6 +204,10 @@ impl Settings {
             registration: over.registration.or(self.registration),
             smart_style_url: over.smart_style_url.or(self.smart_style_url),
             audit_retention_days: over.audit_retention_days.or(self.audit_retention_days),
+            session_absolute_ttl: over.session_absolute_ttl.or(self.session_absolute_ttl),
+            metrics_token: over.metrics_token.or(self.metrics_token),
+            key_activation_seconds: over.key_activation_seconds.or(self.key_activation_seconds),
+            jwks_uri_allow_private: over.jwks_uri_allow_private.or(self.jwks_uri_allow_private),
         }
     }
 }
@@ -262,6 +299,19 @@ impl Config {
             },
             smart_style_url,
             audit_retention_days: s.audit_retention_days.unwrap_or(6 * 365),
+            session_absolute_ttl: s.session_absolute_ttl.unwrap_or(24 * 3600),
+            metrics_token: match s.metrics_token {
+                Some(t) if t.len() < 16 => {
+                    return Err(ConfigError(
+                        "metrics_token must be at least 16 characters".into(),
+                    ));
+                }
+                other => other,
+            },
+            key_activation_seconds: s
+                .key_activation_seconds
+                .unwrap_or_else(|| minimum_key_activation(s.key_reload_seconds.unwrap_or(30))),
+            jwks_uri_allow_private: s.jwks_uri_allow_private.unwrap_or(false),
             demo: false,
         };
         categories::validate(&config.categories)
@@ -279,6 +329,7 @@ impl Config {
             ("session_ttl", self.session_ttl),
             ("authorization_request_ttl", self.authorization_request_ttl),
             ("audit_retention_days", self.audit_retention_days),
+            ("session_absolute_ttl", self.session_absolute_ttl),
         ];
         for (name, value) in positive {
             if value <= 0 {
@@ -300,6 +351,12 @@ impl Config {
                 "refresh_token_ttl must not be shorter than access_token_ttl".into(),
             ));
         }
+        let minimum = minimum_key_activation(self.key_reload_seconds);
+        if self.key_activation_seconds < minimum {
+            return Err(ConfigError(format!(
+                "key_activation_seconds must be at least {minimum} (key_reload_seconds + the JWKS max-age of {JWKS_MAX_AGE} s + {JWKS_REFETCH_PAUSE} s), so that resource servers know a key before it signs"
+            )));
+        }
         if self.key_reload_seconds == 0
             || self.database_max_connections == 0
             || self.database_acquire_timeout == 0
@@ -310,6 +367,11 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// Is the browser sign-in made at `auth_time` still within its absolute lifetime?
+    pub fn sign_in_lasts(&self, auth_time: i64, now: i64) -> bool {
+        now - auth_time < self.session_absolute_ttl
     }
 
     /// The longest time a token signed now stays valid: how long a retired key stays
@@ -325,9 +387,16 @@ impl Config {
 
     /// Is `url` one of the configured FHIR base URLs (a trailing slash does not matter)?
     pub fn is_fhir_base(&self, url: &str) -> bool {
+        self.fhir_base(url).is_some()
+    }
+
+    /// The configured spelling of the FHIR base `url` names (a trailing slash does not
+    /// matter): what tokens carry as `aud`, since resource servers compare it exactly.
+    pub fn fhir_base(&self, url: &str) -> Option<&str> {
         self.fhir_base_urls
             .iter()
-            .any(|base| base.trim_end_matches('/') == url.trim_end_matches('/'))
+            .find(|base| base.trim_end_matches('/') == url.trim_end_matches('/'))
+            .map(String::as_str)
     }
 
     pub fn category(&self, id: &str) -> Option<&Category> {
@@ -337,6 +406,13 @@ impl Config {
     pub fn endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
     }
+}
+
+/// The shortest safe delay between publishing a rotated key and signing with it: every
+/// instance has reloaded it, every cached JWKS has expired, and a resource server that met
+/// the new `kid` early has been allowed to refetch.
+fn minimum_key_activation(key_reload_seconds: u64) -> i64 {
+    key_reload_seconds as i64 + JWKS_MAX_AGE + JWKS_REFETCH_PAUSE
 }
 
 /// OIDC Discovery §3: `issuer` is an https URL with no query or fragment. Plain http is

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod flow;
+pub mod gate;
 pub mod http;
 pub mod labels;
 pub mod metrics;

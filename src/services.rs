@@ -8,6 +8,7 @@ use bytes::Bytes;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::flow::jwks_fetch::JwksFetcher;
+use crate::gate::Gate;
 use crate::store::Store;
 use crate::tokens::Keys;
 
@@ -22,6 +23,8 @@ pub struct Services {
     pub metadata: MetadataCache,
     /// Request counters for `/metrics`.
     pub metrics: crate::metrics::Metrics,
+    /// Password verifications running at once (argon2id holds 19 MiB each).
+    pub password_checks: Gate,
 }
 
 #[derive(Default)]
@@ -34,4 +37,14 @@ impl Services {
     pub fn now(&self) -> i64 {
         self.clock.now()
     }
+}
+
+/// At most two argon2 verifications per core at once, 64 more waiting up to three seconds:
+/// about 80 MiB of argon2 memory on this project's 2-core machines, whatever the load.
+pub fn password_gate() -> Gate {
+    Gate::new(
+        2 * crate::gate::cores(),
+        64,
+        std::time::Duration::from_secs(3),
+    )
 }

@@ -306,6 +306,22 @@ async fn registration_management_needs_the_registration_access_token() {
         .await
         .unwrap();
     assert_eq!(read["client_name"], "Before");
+    // RFC 7592 §3: the token rotates on use; the old one no longer works.
+    let old = token;
+    let token = read["registration_access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(token, old);
+    assert_eq!(
+        http.get(&uri)
+            .bearer_auth(&old)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
 
     let replacement = json!({"client_id": id, "client_name": "After", "redirect_uris": ["https://new.example/cb"], "token_endpoint_auth_method": "none"});
     let r = http
@@ -317,6 +333,10 @@ async fn registration_management_needs_the_registration_access_token() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let updated: Value = r.json().await.unwrap();
+    let token = updated["registration_access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(updated["client_name"], "After");
     assert_eq!(updated["redirect_uris"], json!(["https://new.example/cb"]));
     let stored = server
@@ -774,8 +794,21 @@ async fn jwks_uri_keys_are_fetched_and_follow_their_cache_headers() {
         200
     );
 
-    // The client rotates its keys; no-store means the new set is read at once.
+    // The client rotates its keys; no-store means the new set is read as soon as the
+    // refetch pause (10 s) has passed; before, the cached set still answers.
     *state.lock().unwrap() = (second.jwks(), "public, max-age=3600");
+    assert_eq!(
+        backend_token(
+            &server,
+            &second.assertion(id, &aud, 60),
+            "system/Observation.rs"
+        )
+        .await
+        .0,
+        401,
+        "an unknown kid does not refetch within the pause"
+    );
+    server.clock.advance(11);
     assert_eq!(
         backend_token(
             &server,

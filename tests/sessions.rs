@@ -16,6 +16,17 @@ fn session_cookie(response: &reqwest::Response) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The sign-in form's own CSRF cookie (the page stores nothing on the server).
+fn login_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("clearance_login_csrf="))
+        .map(str::to_owned)
+}
+
 fn cookie_value(set_cookie: &str) -> String {
     set_cookie.split(';').next().unwrap().to_owned()
 }
@@ -35,7 +46,11 @@ async fn pages_forbid_framing_and_cookies_are_http_only_lax() {
             .contains("frame-ancestors 'none'")
     );
     assert_eq!(h["x-frame-options"], "DENY");
-    let cookie = session_cookie(&response).expect("a session cookie for the CSRF token");
+    assert!(
+        session_cookie(&response).is_none(),
+        "an anonymous sign-in page starts no session"
+    );
+    let cookie = login_cookie(&response).expect("a cookie for the sign-in CSRF token");
     assert!(cookie.contains("HttpOnly"));
     assert!(cookie.contains("SameSite=Lax"));
     assert!(!cookie.contains("Secure"), "http issuer: no Secure flag");
@@ -49,7 +64,12 @@ async fn cookies_are_secure_when_the_issuer_is_https() {
     })
     .await;
     let r = browser().get(server.url("/login")).send().await.unwrap();
-    assert!(session_cookie(&r).unwrap().contains("Secure"));
+    assert!(login_cookie(&r).unwrap().contains("Secure"));
+    assert_eq!(
+        r.headers()["strict-transport-security"],
+        "max-age=31536000",
+        "HSTS when the issuer is https"
+    );
 }
 
 #[tokio::test]
@@ -58,7 +78,10 @@ async fn sign_in_renews_the_session_id_and_needs_the_csrf_token() {
     let (url, _) = authorize_url(&server, &server.public_client.client_id, "openid", &[]);
     let browser = browser();
     let (response, _) = follow(&browser, &server, url).await;
-    let before = cookie_value(&session_cookie(&response).unwrap());
+    assert!(
+        session_cookie(&response).is_none(),
+        "no session before sign-in"
+    );
     let page = response.text().await.unwrap();
 
     // Without or with a wrong CSRF token: refused.
@@ -86,7 +109,18 @@ async fn sign_in_renews_the_session_id_and_needs_the_csrf_token() {
     let r = sign_in(&browser, &server, &page, "alice", PASSWORD).await;
     assert_eq!(r.status(), 303);
     let after = cookie_value(&session_cookie(&r).expect("new session cookie"));
-    assert_ne!(before, after, "session id renewed at sign-in");
+    // Signing in again in the same browser renews the id again (session fixation defence).
+    let (url, _) = authorize_url(
+        &server,
+        &server.public_client.client_id,
+        "openid",
+        &[("prompt", "login")],
+    );
+    let (response, _) = follow(&browser, &server, url).await;
+    let page = response.text().await.unwrap();
+    let r = sign_in(&browser, &server, &page, "alice", PASSWORD).await;
+    let again = cookie_value(&session_cookie(&r).expect("renewed session cookie"));
+    assert_ne!(after, again, "session id renewed at sign-in");
 }
 
 /// Failed sign-ins are in the audit trail: against the account when the username exists (the

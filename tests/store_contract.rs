@@ -45,6 +45,7 @@ fn client(id: &str) -> Client {
         system_scopes: None,
         registration_token_hash: None,
         metadata: "{}".into(),
+        resource_server_for: None,
     }
 }
 
@@ -138,6 +139,7 @@ async fn signing_keys(store: Arc<dyn Store>) {
         private_pem: "pem".into(),
         created_at: created,
         retired_at: None,
+        activates_at: created,
     };
     assert!(
         store
@@ -152,22 +154,33 @@ async fn signing_keys(store: Arc<dyn Store>) {
             .unwrap(),
         "one active key per algorithm"
     );
+    // Published at NOW + 10, signing from NOW + 130: the old key retires then.
     store
-        .rotate_signing_key(&key("k3", NOW + 10), NOW + 10)
+        .rotate_signing_key(
+            &SigningKeyRow {
+                activates_at: NOW + 130,
+                ..key("k3", NOW + 10)
+            },
+            NOW + 10,
+        )
         .await
         .unwrap();
     let keys = store.signing_keys().await.unwrap();
     assert_eq!(keys.len(), 2);
     assert_eq!(
         keys.iter().find(|k| k.kid == "k1").unwrap().retired_at,
-        Some(NOW + 10)
+        Some(NOW + 130)
+    );
+    assert_eq!(
+        keys.iter().find(|k| k.kid == "k3").unwrap().activates_at,
+        NOW + 130
     );
     assert_eq!(
         keys.iter().find(|k| k.kid == "k3").unwrap().retired_at,
         None
     );
-    assert_eq!(store.delete_retired_keys(NOW + 5).await.unwrap(), 0);
-    assert_eq!(store.delete_retired_keys(NOW + 11).await.unwrap(), 1);
+    assert_eq!(store.delete_retired_keys(NOW + 125).await.unwrap(), 0);
+    assert_eq!(store.delete_retired_keys(NOW + 131).await.unwrap(), 1);
 }
 
 async fn requests_and_consent(store: Arc<dyn Store>) {
@@ -206,21 +219,112 @@ async fn requests_and_consent(store: Arc<dyn Store>) {
 
     // Consent written twice is one row with the later value.
     for scope in ["openid", "openid profile"] {
-        store
-            .upsert_consent(&Consent {
-                user_id: "u1".into(),
-                client_id: "c1".into(),
-                scope: scope.into(),
-                updated_at: NOW,
-                categories: "[]".into(),
-            })
-            .await
-            .unwrap();
+        store.upsert_consent(&consent("", scope)).await.unwrap();
     }
     assert_eq!(
-        store.consent("u1", "c1").await.unwrap().unwrap().scope,
+        store.consent("u1", "c1", "").await.unwrap().unwrap().scope,
         "openid profile"
     );
+    // Per patient: a decision for one patient is not one for another.
+    store
+        .upsert_consent(&consent("carmen", "openid patient/*.rs"))
+        .await
+        .unwrap();
+    assert!(store.consent("u1", "c1", "dev").await.unwrap().is_none());
+    assert_eq!(
+        store
+            .consent("u1", "c1", "carmen")
+            .await
+            .unwrap()
+            .unwrap()
+            .scope,
+        "openid patient/*.rs"
+    );
+    // A Deny is remembered until the next Allow.
+    store
+        .deny_consent("u1", "c1", "carmen", NOW + 5)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .consent("u1", "c1", "carmen")
+            .await
+            .unwrap()
+            .unwrap()
+            .denied_since()
+    );
+    assert!(
+        !store
+            .consent("u1", "c1", "")
+            .await
+            .unwrap()
+            .unwrap()
+            .denied_since()
+    );
+    store
+        .upsert_consent(&Consent {
+            updated_at: NOW + 6,
+            ..consent("carmen", "openid")
+        })
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .consent("u1", "c1", "carmen")
+            .await
+            .unwrap()
+            .unwrap()
+            .denied_since()
+    );
+
+    // The picked patient is written into the pending request.
+    store
+        .insert_authorization_request(&PendingRequest {
+            id: "r2".into(),
+            client_id: "c1".into(),
+            request: "{}".into(),
+            created_at: NOW,
+            expires_at: NOW + 60,
+        })
+        .await
+        .unwrap();
+    store
+        .update_authorization_request("r2", "{\"picked\":1}")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .authorization_request("r2", NOW)
+            .await
+            .unwrap()
+            .unwrap()
+            .request,
+        "{\"picked\":1}"
+    );
+}
+
+fn consent(patient: &str, scope: &str) -> Consent {
+    Consent {
+        user_id: "u1".into(),
+        client_id: "c1".into(),
+        patient: patient.into(),
+        scope: scope.into(),
+        updated_at: NOW,
+        categories: "[]".into(),
+        denied_at: None,
+    }
+}
+
+/// The rows of one token response for grant `g`, with a unique access token id.
+fn issued(grant_id: &str, refresh_hash: Option<&str>) -> IssuedTokens {
+    IssuedTokens {
+        access: AccessTokenRecord {
+            jti: format!("jti-{}", clearance::secrets::random_id()),
+            grant_id: grant_id.into(),
+            expires_at: NOW + 300,
+        },
+        refresh: refresh_hash.map(|h| refresh(h, grant_id)),
+    }
 }
 
 async fn codes_are_spent_once(store: Arc<dyn Store>) {
@@ -230,19 +334,50 @@ async fn codes_are_spent_once(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert!(matches!(
-        store.redeem_code("h1", "c2", NOW).await.unwrap(),
+        store
+            .redeem_code("h1", "c2", NOW, &issued("g1", None))
+            .await
+            .unwrap(),
         Redemption::OtherClient
     ));
     assert!(matches!(
-        store.redeem_code("nope", "c1", NOW).await.unwrap(),
+        store
+            .redeem_code("nope", "c1", NOW, &issued("g1", None))
+            .await
+            .unwrap(),
         Redemption::Unknown
     ));
-    let Redemption::Fresh(c) = store.redeem_code("h1", "c1", NOW).await.unwrap() else {
+    // A write that fails (here: an access token id already taken) leaves the code unspent.
+    let taken = issued("g1", Some("rt-1"));
+    store.insert_access_token(&taken.access).await.unwrap();
+    assert!(store.redeem_code("h1", "c1", NOW, &taken).await.is_err());
+    assert!(
+        store
+            .code("h1")
+            .await
+            .unwrap()
+            .unwrap()
+            .consumed_at
+            .is_none()
+    );
+    assert!(
+        store.refresh_token("rt-1").await.unwrap().is_none(),
+        "nothing half-written"
+    );
+    let Redemption::Fresh(c) = store
+        .redeem_code("h1", "c1", NOW, &issued("g1", Some("rt-2")))
+        .await
+        .unwrap()
+    else {
         panic!("first use")
     };
+    assert_eq!(
+        store.refresh_token("rt-2").await.unwrap().unwrap().grant_id,
+        "g1"
+    );
     assert_eq!(c.nonce.as_deref(), Some("n"));
     assert!(
-        matches!(store.redeem_code("h1", "c1", NOW).await.unwrap(), Redemption::Reused { grant_id } if grant_id == "g1")
+        matches!(store.redeem_code("h1", "c1", NOW, &issued("g1", None)).await.unwrap(), Redemption::Reused { grant_id } if grant_id == "g1")
     );
 
     // Raced: many redemptions at once, exactly one wins.
@@ -253,7 +388,12 @@ async fn codes_are_spent_once(store: Arc<dyn Store>) {
     let attempts: Vec<_> = (0..8)
         .map(|_| {
             let store = store.clone();
-            tokio::spawn(async move { store.redeem_code("h2", "c1", NOW).await.unwrap() })
+            tokio::spawn(async move {
+                store
+                    .redeem_code("h2", "c1", NOW, &issued("g2", None))
+                    .await
+                    .unwrap()
+            })
         })
         .collect();
     let mut fresh = 0;
@@ -280,13 +420,21 @@ async fn refresh_tokens_rotate_once(store: Arc<dyn Store>) {
         "g1"
     );
     assert!(matches!(
-        store.redeem_refresh_token("r1", "c2", NOW).await.unwrap(),
+        store
+            .redeem_refresh_token("r1", "c2", NOW, &issued("g1", None))
+            .await
+            .unwrap(),
         Redemption::OtherClient
     ));
     let attempts: Vec<_> = (0..8)
         .map(|_| {
             let store = store.clone();
-            tokio::spawn(async move { store.redeem_refresh_token("r1", "c1", NOW).await.unwrap() })
+            tokio::spawn(async move {
+                store
+                    .redeem_refresh_token("r1", "c1", NOW, &issued("g1", None))
+                    .await
+                    .unwrap()
+            })
         })
         .collect();
     let mut fresh = 0;
@@ -419,13 +567,28 @@ async fn patients_and_launches(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert!(
-        store.spend_launch("l2", NOW + 300).await.unwrap().is_none(),
+        store
+            .spend_launch("l2", "c1", NOW + 300)
+            .await
+            .unwrap()
+            .is_none(),
         "expired"
     );
+    // A handle for one app is not spent by another.
+    store
+        .insert_launch(&Launch {
+            launch_hash: "l3".into(),
+            client_id: Some("c1".into()),
+            ..launch.clone()
+        })
+        .await
+        .unwrap();
+    assert!(store.spend_launch("l3", "c2", NOW).await.unwrap().is_none());
+    assert!(store.spend_launch("l3", "c1", NOW).await.unwrap().is_some());
     let attempts: Vec<_> = (0..6)
         .map(|_| {
             let store = store.clone();
-            tokio::spawn(async move { store.spend_launch("l1", NOW).await.unwrap() })
+            tokio::spawn(async move { store.spend_launch("l1", "c1", NOW).await.unwrap() })
         })
         .collect();
     let mut spent = 0;
@@ -616,6 +779,57 @@ async fn audit_trail(store: Arc<dyn Store>) {
     assert_eq!(store.audit_events(Some("u1"), 10).await.unwrap().len(), 1);
 }
 
+async fn sign_in_attempts_are_reserved_atomically(store: Arc<dyn Store>) {
+    seeded(store.as_ref()).await;
+    // Twenty parallel attempts: exactly five are allowed a password check.
+    let attempts: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .reserve_sign_in_attempt("u1", NOW, 900, 5)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut allowed = 0;
+    for attempt in attempts {
+        if attempt.await.unwrap() {
+            allowed += 1;
+        }
+    }
+    assert_eq!(allowed, 5);
+    assert!(
+        !store
+            .reserve_sign_in_attempt("u1", NOW + 899, 900, 5)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .reserve_sign_in_attempt("u1", NOW + 900, 900, 5)
+            .await
+            .unwrap(),
+        "a new window"
+    );
+    store.clear_sign_in_attempts("u1").await.unwrap();
+    for _ in 0..5 {
+        assert!(
+            store
+                .reserve_sign_in_attempt("u1", NOW + 901, 900, 5)
+                .await
+                .unwrap()
+        );
+    }
+    assert!(
+        !store
+            .reserve_sign_in_attempt("u1", NOW + 901, 900, 5)
+            .await
+            .unwrap()
+    );
+}
+
 async fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/store.db", dir.path().display());
@@ -673,5 +887,6 @@ contract!(
     refresh_tokens_rotate_once,
     revocation_and_purge,
     audit_trail,
-    sign_ins
+    sign_ins,
+    sign_in_attempts_are_reserved_atomically
 );

@@ -153,6 +153,7 @@ pub(super) async fn client_command(
                     jwks_uri: add.jwks_uri.clone(),
                     system_scopes: add.system_scopes.clone(),
                     client_credentials: add.client_credentials,
+                    resource_server_for: add.resource_server_for.clone(),
                 },
                 now,
             )
@@ -342,10 +343,12 @@ pub(super) async fn keys_command(
         }
         KeysCommand::Rotate => {
             for alg in Alg::ALL {
-                let key = tokio::task::spawn_blocking(move || generate_key(alg, now))
+                let mut key = tokio::task::spawn_blocking(move || generate_key(alg, now))
                     .await
                     .map_err(|e| e.to_string())?
                     .map_err(|e| e.to_string())?;
+                // Published now; signs once resource servers can have seen it.
+                key.activates_at = now + config.key_activation_seconds;
                 store
                     .rotate_signing_key(&key, now)
                     .await
@@ -356,10 +359,20 @@ pub(super) async fn keys_command(
     let rows = store.signing_keys().await.map_err(|e| e.to_string())?;
     let list: Vec<_> = rows
         .iter()
-        .map(|k| json!({"kid": k.kid, "alg": k.alg, "created_at": k.created_at, "retired_at": k.retired_at, "state": if k.retired_at.is_some() { "retired" } else { "active" }}))
+        .map(|k| json!({"kid": k.kid, "alg": k.alg, "created_at": k.created_at, "activates_at": k.activates_at, "retired_at": k.retired_at, "state": key_state(k, now)}))
         .collect();
     println!("{:#}", json!(list));
     Ok(())
+}
+
+/// `published` (rotated, not signing yet), `active` (signing or about to hand over), or
+/// `retired` (published until its tokens expire).
+fn key_state(key: &crate::store::SigningKeyRow, now: i64) -> &'static str {
+    match key.retired_at {
+        _ if key.activates_at > now => "published",
+        Some(retired) if retired <= now => "retired",
+        _ => "active",
+    }
 }
 
 pub(super) async fn audit_command(

@@ -222,6 +222,10 @@ struct ClientAdd {
     /// Allow client_credentials for a client-secret client (non-SMART use).
     #[arg(long, requires = "confidential")]
     client_credentials: bool,
+    /// A resource server for this audience (a FHIR base URL): it may introspect tokens
+    /// issued for it, not only its own; repeat. Needs a secret or keys.
+    #[arg(long = "resource-server")]
+    resource_server_for: Vec<String>,
 }
 
 #[derive(Subcommand)]

@@ -1,12 +1,14 @@
 //! The authorization request (RFC 6749 §4.1.1, OIDC Core §3.1.2.1, SMART App Launch
-//! §"Obtain authorization code"): validation into a typed request, and the decision of what
-//! the user must do next.
+//! §"Obtain authorization code"): validation into a typed request. What the user must do
+//! next is decided in `interaction`.
 
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::config::Config;
 use crate::flow::launch::{self, LaunchContext};
-use crate::scope::{self, ScopeSet};
+use crate::flow::params::Params;
+use crate::scope::{self, InvalidScope, ScopeSet};
 use crate::secrets;
 use crate::services::Services;
 use crate::store::{Client, StoreError};
@@ -25,13 +27,31 @@ pub struct AuthorizationRequest {
     pub prompt: Prompt,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
-    /// The `sub` of a valid `id_token_hint`.
+    /// The `sub` of a valid `id_token_hint`: only that user may finish the request.
     pub hinted_subject: Option<String>,
-    /// The audience of the tokens: the FHIR base URL named by `aud`/`resource`, or the issuer.
+    /// The user an EHR launch is bound to: only that user may finish the request.
+    #[serde(default)]
+    pub bound_user: Option<String>,
+    /// The audience of the tokens: the FHIR base URL named by `aud`/`resource` (in its
+    /// configured spelling), or the issuer.
     pub audience: String,
     /// The context of an EHR launch (`launch` parameter), resolved and spent at validation.
     #[serde(default)]
     pub launch: Option<LaunchContext>,
+    /// The patient a practitioner picked for this request (standalone launch).
+    #[serde(default)]
+    pub picked_patient: Option<String>,
+}
+
+impl AuthorizationRequest {
+    /// May `user_id` finish this request? Not when an `id_token_hint` or an EHR launch
+    /// names someone else (OIDC Core §3.1.2.1; SMART EHR launch bound to a user).
+    pub fn allows_user(&self, user_id: &str) -> bool {
+        [&self.hinted_subject, &self.bound_user]
+            .into_iter()
+            .flatten()
+            .all(|required| required == user_id)
+    }
 }
 
 /// OIDC Core §3.1.2.1 `prompt`.
@@ -45,9 +65,10 @@ pub struct Prompt {
 /// Why a request cannot go on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthorizeError {
-    /// The client or redirect URI could not be verified: show an error page and never
-    /// redirect (RFC 6749 §4.1.2.1, RFC 9700 §4.11 no open redirectors).
-    Page(&'static str),
+    /// The client or redirect URI could not be verified, or the client registered itself
+    /// and its redirect URI is not trusted: show an error page and never redirect
+    /// (RFC 6749 §4.1.2.1, RFC 9700 §4.11 no open redirectors).
+    Page(String),
     /// Redirect to the verified redirect URI with an error (RFC 6749 §4.1.2.1).
     Redirect(ErrorRedirect),
     /// The database failed: an error page, no redirect.
@@ -73,48 +94,52 @@ impl From<StoreError> for AuthorizeError {
 /// enough that a stored request stays small.
 const MAX_PARAMETER_LENGTH: usize = 4096;
 
-/// Validates raw parameters (from the query of a GET or the form of a POST).
+/// An error to send back to the client: (`error`, `error_description`).
+type Refusal = (&'static str, &'static str);
+
+/// Validates raw parameters (from the query of a GET or the form of a POST): first the
+/// client and redirect URI, then the parameters alone ([`check_parameters`], no storage),
+/// then the `id_token_hint`, and last the single-use EHR `launch` handle, so that nothing
+/// spends it unless everything else is right.
 pub async fn validate(
     services: &Services,
-    params: &[(String, String)],
+    params: &Params,
 ) -> Result<(AuthorizationRequest, Client), AuthorizeError> {
-    let get = |name: &str| -> Option<&str> {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
-    };
-    let repeated = |name: &str| params.iter().filter(|(k, _)| k == name).count() > 1;
-
     // 1. Client and redirect URI: until both are verified, errors are pages.
-    if repeated("client_id") || repeated("redirect_uri") {
+    if params.is_repeated("client_id") || params.is_repeated("redirect_uri") {
         return Err(AuthorizeError::Page(
-            "The request repeats client_id or redirect_uri.",
+            "The request repeats client_id or redirect_uri.".into(),
         ));
     }
-    let client_id =
-        get("client_id").ok_or(AuthorizeError::Page("The request has no client_id."))?;
+    let client_id = params
+        .get("client_id")
+        .ok_or(AuthorizeError::Page("The request has no client_id.".into()))?;
     let client = services
         .store
         .client_by_id(client_id)
         .await?
         .ok_or(AuthorizeError::Page(
-            "The application is not registered here.",
+            "The application is not registered here.".into(),
         ))?;
-    let redirect_uri = get("redirect_uri").ok_or(AuthorizeError::Page(
-        "The request has no redirect_uri; it is required.",
+    let redirect_uri = params.get("redirect_uri").ok_or(AuthorizeError::Page(
+        "The request has no redirect_uri; it is required.".into(),
     ))?;
     // RFC 9700 §4.1.3: exact string comparison with a registered value.
     if !client.redirect_uris().iter().any(|r| r == redirect_uri) {
         return Err(AuthorizeError::Page(
-            "The redirect_uri is not registered for this application.",
+            "The redirect_uri is not registered for this application.".into(),
         ));
     }
 
-    // 2. From here on, errors go back to the client.
-    let state = get("state").map(str::to_owned);
-    let fail = |error: &'static str, description: &'static str| {
+    // 2. From here on, errors go back to the client, unless anyone could have registered
+    // that redirect URI (RFC 9700 §4.11.2): then the person sees the error instead.
+    let state = params.get("state").map(str::to_owned);
+    let fail = |(error, description): Refusal| {
+        if client.is_dynamically_registered() {
+            return AuthorizeError::Page(format!(
+                "The app's request cannot be completed ({error}: {description})."
+            ));
+        }
         AuthorizeError::Redirect(ErrorRedirect {
             redirect_uri: redirect_uri.to_owned(),
             error,
@@ -122,177 +147,184 @@ pub async fn validate(
             state: state.clone(),
         })
     };
-    if params.iter().any(|(k, _)| repeated(k)) {
-        return Err(fail("invalid_request", "a parameter is repeated"));
+    let mut request = check_parameters(params, &client, &services.config).map_err(&fail)?;
+
+    // 3. The hint is checked with our keys (OIDC Core §3.1.2.1: an expired one still hints).
+    if let Some(hint) = params.get("id_token_hint") {
+        let ring = services.keys.current();
+        request.hinted_subject = Some(
+            verify_id_token_hint(&ring, hint, &services.config.issuer)
+                .map_err(|_| fail(("invalid_request", "id_token_hint is not valid")))?,
+        );
     }
-    if params.iter().any(|(_, v)| v.len() > MAX_PARAMETER_LENGTH) {
-        return Err(fail("invalid_request", "a parameter is too long"));
+
+    // 4. Last: the single-use EHR launch handle, for this client only.
+    if let Some(handle) = params.get("launch") {
+        match launch::resolve(services, handle, &client.client_id).await? {
+            Some((context, user)) => {
+                request.bound_user = user;
+                request.launch = Some(context);
+            }
+            None => {
+                return Err(fail((
+                    "invalid_request",
+                    "launch is unknown, expired or already used",
+                )));
+            }
+        }
     }
-    if get("request").is_some() {
-        return Err(fail(
-            "request_not_supported",
-            "request objects are not supported",
+    Ok((request, client))
+}
+
+/// The checks that need nothing but the parameters, the client and the configuration
+/// (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2.1, SMART §"Obtain authorization code").
+pub fn check_parameters(
+    params: &Params,
+    client: &Client,
+    config: &Config,
+) -> Result<AuthorizationRequest, Refusal> {
+    if params.too_many() {
+        return Err((
+            "invalid_request",
+            "the request has too many parameters (at most 64)",
         ));
     }
-    if get("request_uri").is_some() {
-        return Err(fail(
-            "request_uri_not_supported",
-            "request_uri is not supported",
-        ));
+    if params.repeated().is_some() {
+        return Err(("invalid_request", "a parameter is repeated"));
     }
-    match get("response_type") {
-        None => return Err(fail("invalid_request", "response_type is required")),
+    if params
+        .pairs()
+        .iter()
+        .any(|(_, v)| v.len() > MAX_PARAMETER_LENGTH)
+    {
+        return Err(("invalid_request", "a parameter is too long"));
+    }
+    if params.get("request").is_some() {
+        return Err(("request_not_supported", "request objects are not supported"));
+    }
+    if params.get("request_uri").is_some() {
+        return Err(("request_uri_not_supported", "request_uri is not supported"));
+    }
+    match params.get("response_type") {
+        None => return Err(("invalid_request", "response_type is required")),
         Some("code") => {}
         Some(_) => {
-            return Err(fail(
+            return Err((
                 "unsupported_response_type",
                 "only the authorization code flow (response_type=code) is supported",
             ));
         }
     }
-    if let Some(mode) = get("response_mode")
+    if let Some(mode) = params.get("response_mode")
         && mode != "query"
     {
-        return Err(fail(
-            "invalid_request",
-            "only response_mode=query is supported",
-        ));
+        return Err(("invalid_request", "only response_mode=query is supported"));
     }
 
     // Scope: unsupported values are left out of the grant (RFC 6749 §3.3 lets the server
     // grant less); nothing left is an error.
-    let requested = get("scope")
-        .map(ScopeSet::parse)
-        .transpose()
-        .map_err(|_| fail("invalid_scope", "scope is malformed"))?
-        .unwrap_or_default();
+    let requested = match params.get("scope").map(ScopeSet::parse).transpose() {
+        Ok(scope) => scope.unwrap_or_default(),
+        Err(InvalidScope::TooMany) => {
+            return Err(("invalid_request", "scope has too many values (at most 256)"));
+        }
+        Err(InvalidScope::Character) => return Err(("invalid_scope", "scope is malformed")),
+    };
     if requested.iter().any(scope::is_malformed_smart) {
-        return Err(fail(
+        return Err((
             "invalid_scope",
             "a SMART scope is malformed (expected context/Type.cruds, letters in that order)",
         ));
     }
-    let scope = requested.filter(scope::is_supported);
+    // A refresh token (offline_access, online_access) only for a client allowed to use it.
+    let refreshes = client.may_use_grant("refresh_token");
+    let scope = requested.filter(|s| {
+        scope::is_supported(s)
+            && (refreshes || (s != scope::OFFLINE_ACCESS && s != scope::ONLINE_ACCESS))
+    });
     if scope.is_empty() {
-        return Err(fail("invalid_scope", "no requested scope is supported"));
+        return Err(("invalid_scope", "no requested scope is supported"));
     }
 
     // PKCE S256, required of every client (RFC 9700 §2.1.1, SMART: S256 only, never plain).
-    let code_challenge = get("code_challenge").ok_or_else(|| {
-        fail(
-            "invalid_request",
-            "code_challenge is required (PKCE with S256)",
-        )
-    })?;
-    if get("code_challenge_method") != Some("S256") {
-        return Err(fail(
+    let code_challenge = params.get("code_challenge").ok_or((
+        "invalid_request",
+        "code_challenge is required (PKCE with S256)",
+    ))?;
+    if params.get("code_challenge_method") != Some("S256") {
+        return Err((
             "invalid_request",
             "code_challenge_method must be S256; plain is not supported",
         ));
     }
     if !secrets::is_valid_s256_challenge(code_challenge) {
-        return Err(fail(
+        return Err((
             "invalid_request",
             "code_challenge is not a valid S256 challenge",
         ));
     }
 
-    let prompt = parse_prompt(get("prompt")).map_err(|d| fail("invalid_request", d))?;
-    let max_age = match get("max_age") {
+    let prompt = parse_prompt(params.get("prompt")).map_err(|d| ("invalid_request", d))?;
+    let max_age = match params.get("max_age") {
         None => None,
         Some(v) => match v.parse::<i64>() {
             Ok(n) if n >= 0 => Some(n),
             _ => {
-                return Err(fail(
-                    "invalid_request",
-                    "max_age must be a non-negative integer",
-                ));
+                return Err(("invalid_request", "max_age must be a non-negative integer"));
             }
         },
     };
 
     // SMART: `aud` (or RFC 8707 `resource`) names the FHIR server; required when FHIR
-    // access is asked, and it must be one this server issues tokens for.
-    let audience = match (get("aud"), get("resource")) {
+    // access is asked, and it must be one this server issues tokens for. The token carries
+    // the configured spelling, which resource servers compare exactly.
+    let audience = match (params.get("aud"), params.get("resource")) {
         (Some(a), Some(r)) if a != r => {
-            return Err(fail(
+            return Err(("invalid_request", "aud and resource name different servers"));
+        }
+        (Some(a), _) | (None, Some(a)) => config
+            .fhir_base(a)
+            .ok_or((
                 "invalid_request",
-                "aud and resource name different servers",
-            ));
-        }
-        (Some(a), _) | (None, Some(a)) => {
-            if !services.config.is_fhir_base(a) {
-                return Err(fail(
-                    "invalid_request",
-                    "aud is not a FHIR server this authorization server issues tokens for",
-                ));
-            }
-            a.to_owned()
-        }
+                "aud is not a FHIR server this authorization server issues tokens for",
+            ))?
+            .to_owned(),
         (None, None) => {
             if scope.iter().any(scope::is_fhir_scope) {
-                return Err(fail(
+                return Err((
                     "invalid_request",
                     "aud is required when FHIR access is requested",
                 ));
             }
-            services.config.issuer.clone()
+            config.issuer.clone()
         }
     };
-
-    // SMART EHR launch: the `launch` handle pairs with the `launch` scope, is single use, and
-    // may be bound to a user, who must then be the one signed in.
-    let mut bound_user = None;
-    let launch = match get("launch") {
-        None if scope.contains("launch") => {
-            return Err(fail(
-                "invalid_request",
-                "the launch scope needs the launch parameter of an EHR launch",
-            ));
-        }
-        None => None,
-        Some(handle) => match launch::resolve(services, handle, &client.client_id).await? {
-            Some((context, user)) => {
-                bound_user = user;
-                Some(context)
-            }
-            None => {
-                return Err(fail(
-                    "invalid_request",
-                    "launch is unknown, expired or already used",
-                ));
-            }
-        },
-    };
-
-    let hinted_subject = match get("id_token_hint") {
-        None => None,
-        Some(hint) => {
-            let ring = services.keys.current();
-            Some(
-                verify_id_token_hint(&ring, hint, &services.config.issuer)
-                    .map_err(|_| fail("invalid_request", "id_token_hint is not valid"))?,
-            )
-        }
-    };
+    // SMART EHR launch: the `launch` handle pairs with the `launch` scope.
+    if params.get("launch").is_none() && scope.contains("launch") {
+        return Err((
+            "invalid_request",
+            "the launch scope needs the launch parameter of an EHR launch",
+        ));
+    }
 
     // `display`, `ui_locales`, `claims_locales` and `acr_values` are accepted and have no
     // effect (OIDC Core §15.1 minimum); any other unknown parameter is ignored (RFC 6749 §3.1).
-    let request = AuthorizationRequest {
+    Ok(AuthorizationRequest {
         client_id: client.client_id.clone(),
-        redirect_uri: redirect_uri.to_owned(),
+        redirect_uri: params.get("redirect_uri").unwrap_or_default().to_owned(),
         scope,
-        state,
-        nonce: get("nonce").map(str::to_owned),
+        state: params.get("state").map(str::to_owned),
+        nonce: params.get("nonce").map(str::to_owned),
         code_challenge: code_challenge.to_owned(),
         prompt,
         max_age,
-        login_hint: get("login_hint").map(str::to_owned),
-        hinted_subject: hinted_subject.or(bound_user),
+        login_hint: params.get("login_hint").map(str::to_owned),
+        hinted_subject: None,
+        bound_user: None,
         audience,
-        launch,
-    };
-    Ok((request, client))
+        launch: None,
+        picked_patient: None,
+    })
 }
 
 fn parse_prompt(value: Option<&str>) -> Result<Prompt, &'static str> {
@@ -325,52 +357,11 @@ pub struct SignedIn {
     pub sign_in_id: String,
 }
 
-/// What the user must do before a code can be issued.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Next {
-    SignIn,
-    Consent,
-    /// Everything asked for is covered by remembered consent.
-    IssueCode,
-    Fail(&'static str, &'static str),
-}
-
-/// OIDC Core §3.1.2.3-§3.1.2.6: decides between sign-in, consent and issuing the code.
-pub fn next_step(
-    request_id: &str,
-    request: &AuthorizationRequest,
-    signed_in: Option<&SignedIn>,
-    remembered: Option<&ScopeSet>,
-    now: i64,
-) -> Next {
-    let fresh = |s: &SignedIn| s.signed_in_for.as_deref() == Some(request_id);
-    let needs_sign_in = match signed_in {
-        None => true,
-        Some(s) => {
-            let too_old = request.max_age.is_some_and(|max| now - s.auth_time > max);
-            let wrong_user = request
-                .hinted_subject
-                .as_deref()
-                .is_some_and(|sub| sub != s.user_id);
-            !fresh(s) && (request.prompt.login || too_old || wrong_user)
-        }
-    };
-    if needs_sign_in {
-        return if request.prompt.none {
-            Next::Fail("login_required", "the user must sign in")
-        } else {
-            Next::SignIn
-        };
+impl SignedIn {
+    /// Did the user type their password for this very request?
+    pub fn is_for(&self, request_id: &str) -> bool {
+        self.signed_in_for.as_deref() == Some(request_id)
     }
-    let covered = remembered.is_some_and(|r| request.scope.is_subset_of(r));
-    if request.prompt.consent || !covered {
-        return if request.prompt.none {
-            Next::Fail("consent_required", "the user must consent")
-        } else {
-            Next::Consent
-        };
-    }
-    Next::IssueCode
 }
 
 /// The URL to send the browser back to: the verified redirect URI with `params` added to its
@@ -408,122 +399,142 @@ impl ErrorRedirect {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Settings;
 
-    fn request(prompt: Prompt, max_age: Option<i64>) -> AuthorizationRequest {
-        AuthorizationRequest {
+    fn client(grant_types: &str) -> Client {
+        Client {
             client_id: "c".into(),
-            redirect_uri: "https://app.example/cb".into(),
-            scope: ScopeSet::parse("openid profile").unwrap(),
-            state: None,
-            nonce: None,
-            code_challenge: "x".repeat(43),
-            prompt,
-            max_age,
-            login_hint: None,
-            hinted_subject: None,
-            audience: "https://as.example".into(),
-            launch: None,
+            name: "App".into(),
+            redirect_uris: r#"["https://app.example/cb"]"#.into(),
+            secret_hash: None,
+            token_endpoint_auth_method: "none".into(),
+            id_token_signed_response_alg: "RS256".into(),
+            created_at: 0,
+            max_confidentiality: None,
+            allowed_sensitivity: None,
+            ehr_launcher: 0,
+            jwks: None,
+            jwks_uri: None,
+            grant_types: grant_types.into(),
+            system_scopes: None,
+            registration_token_hash: None,
+            metadata: "{}".into(),
+            resource_server_for: None,
         }
     }
 
-    fn signed_in(auth_time: i64, for_request: Option<&str>) -> SignedIn {
-        SignedIn {
-            user_id: "u".into(),
-            auth_time,
-            signed_in_for: for_request.map(str::to_owned),
-            sign_in_id: "s".into(),
-        }
+    fn config() -> Config {
+        Config::from_settings(Settings {
+            issuer: Some("https://as.example".into()),
+            fhir_base_urls: Some(vec!["https://as.example/fhir".into()]),
+            ..Settings::default()
+        })
+        .unwrap()
+    }
+
+    fn params(extra: &str) -> Params {
+        let base = format!(
+            "response_type=code&client_id=c&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_challenge={}&code_challenge_method=S256&{extra}",
+            "a".repeat(43)
+        );
+        Params::parse(
+            base.as_bytes(),
+            crate::flow::params::MAX_PROTOCOL_PARAMETERS,
+        )
+    }
+
+    fn check(extra: &str) -> Result<AuthorizationRequest, Refusal> {
+        check_parameters(
+            &params(extra),
+            &client(r#"["authorization_code","refresh_token"]"#),
+            &config(),
+        )
     }
 
     #[test]
-    fn no_session_means_sign_in_or_login_required() {
-        let r = request(Prompt::default(), None);
-        assert_eq!(next_step("r1", &r, None, None, 0), Next::SignIn);
-        let none = request(
-            Prompt {
-                none: true,
-                ..Prompt::default()
-            },
-            None,
-        );
-        assert_eq!(
-            next_step("r1", &none, None, None, 0),
-            Next::Fail("login_required", "the user must sign in")
-        );
+    fn a_plain_openid_request_passes_with_the_issuer_as_audience() {
+        let r = check("scope=openid+profile&state=s").unwrap();
+        assert_eq!(r.audience, "https://as.example");
+        assert_eq!(r.scope.to_string(), "openid profile");
+        assert_eq!(r.state.as_deref(), Some("s"));
     }
 
     #[test]
-    fn remembered_consent_skips_the_consent_page_unless_prompted_or_more_is_asked() {
-        let r = request(Prompt::default(), None);
-        let s = signed_in(0, None);
-        let all = ScopeSet::parse("openid profile email").unwrap();
-        let less = ScopeSet::parse("openid").unwrap();
-        assert_eq!(
-            next_step("r1", &r, Some(&s), Some(&all), 10),
-            Next::IssueCode
-        );
-        assert_eq!(
-            next_step("r1", &r, Some(&s), Some(&less), 10),
-            Next::Consent
-        );
-        assert_eq!(next_step("r1", &r, Some(&s), None, 10), Next::Consent);
-        let again = request(
-            Prompt {
-                consent: true,
-                ..Prompt::default()
-            },
-            None,
-        );
-        assert_eq!(
-            next_step("r1", &again, Some(&s), Some(&all), 10),
-            Next::Consent
-        );
-        let silent = request(
-            Prompt {
-                none: true,
-                ..Prompt::default()
-            },
-            None,
-        );
-        assert!(matches!(
-            next_step("r1", &silent, Some(&s), Some(&less), 10),
-            Next::Fail("consent_required", _)
-        ));
-    }
-
-    #[test]
-    fn prompt_login_and_max_age_need_a_sign_in_for_this_request() {
-        let all = ScopeSet::parse("openid profile").unwrap();
-        let login = request(
-            Prompt {
-                login: true,
-                ..Prompt::default()
-            },
-            None,
-        );
-        assert_eq!(
-            next_step("r1", &login, Some(&signed_in(0, None)), Some(&all), 10),
-            Next::SignIn
-        );
-        assert_eq!(
-            next_step(
-                "r1",
-                &login,
-                Some(&signed_in(0, Some("r1"))),
-                Some(&all),
-                10
+    fn parameter_errors_are_named_as_the_rfcs_name_them() {
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "repeated parameter",
+                "scope=openid&scope=openid",
+                "invalid_request",
             ),
-            Next::IssueCode
-        );
-        let aged = request(Prompt::default(), Some(5));
+            ("no scope left", "scope=admin", "invalid_scope"),
+            (
+                "malformed SMART scope",
+                "scope=patient/Observation.dus",
+                "invalid_scope",
+            ),
+            (
+                "request object",
+                "scope=openid&request=x",
+                "request_not_supported",
+            ),
+            (
+                "FHIR scope without aud",
+                "scope=patient/*.rs",
+                "invalid_request",
+            ),
+            (
+                "unknown aud",
+                "scope=openid&aud=https://evil.example/fhir",
+                "invalid_request",
+            ),
+            (
+                "launch scope without launch",
+                "scope=launch+openid&aud=https://as.example/fhir",
+                "invalid_request",
+            ),
+            ("bad max_age", "scope=openid&max_age=-1", "invalid_request"),
+            (
+                "prompt none with login",
+                "scope=openid&prompt=none+login",
+                "invalid_request",
+            ),
+        ];
+        for (label, extra, error) in cases {
+            assert_eq!(check(extra).unwrap_err().0, *error, "{label}");
+        }
+    }
+
+    #[test]
+    fn too_many_parameters_or_scope_values_are_invalid_request() {
+        let many: String = (0..100).map(|i| format!("x{i}=1&")).collect();
         assert_eq!(
-            next_step("r1", &aged, Some(&signed_in(0, None)), Some(&all), 10),
-            Next::SignIn
+            check(&format!("scope=openid&{many}")).unwrap_err().0,
+            "invalid_request"
         );
+        let scopes: Vec<String> = (0..300).map(|i| format!("s{i}")).collect();
         assert_eq!(
-            next_step("r1", &aged, Some(&signed_in(8, None)), Some(&all), 10),
-            Next::IssueCode
+            check(&format!("scope={}", scopes.join("+"))).unwrap_err().1,
+            "scope has too many values (at most 256)"
         );
+    }
+
+    #[test]
+    fn the_token_audience_is_the_configured_spelling_of_the_fhir_base() {
+        let r = check("scope=patient/*.rs&aud=https%3A%2F%2Fas.example%2Ffhir%2F").unwrap();
+        assert_eq!(r.audience, "https://as.example/fhir");
+    }
+
+    #[test]
+    fn clients_without_the_refresh_grant_are_not_given_offline_access() {
+        let no_refresh = client(r#"["authorization_code"]"#);
+        let r = check_parameters(
+            &params("scope=openid+offline_access+online_access"),
+            &no_refresh,
+            &config(),
+        )
+        .unwrap();
+        assert_eq!(r.scope.to_string(), "openid");
     }
 
     #[test]

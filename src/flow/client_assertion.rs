@@ -20,7 +20,10 @@ fn refused(description: &'static str) -> OAuthError {
     OAuthError::invalid_client(description)
 }
 
-/// Authenticates the client that signed `assertion`.
+/// Authenticates the client that signed `assertion`. Everything that can be checked
+/// without the client's keys is checked first (type, `alg`, `kid`, `iss`/`sub`, `aud`,
+/// `exp`, `jti`), so that a malformed or stale assertion never makes the server fetch a key
+/// set; the signature is then verified and the `jti` recorded last.
 pub async fn authenticate(
     services: &Services,
     assertion_type: &str,
@@ -34,6 +37,15 @@ pub async fn authenticate(
     }
     let peeked =
         client_keys::peek(assertion).map_err(|_| refused("client_assertion is not a JWT"))?;
+    if !client_keys::ASSERTION_ALGS.contains(&peeked.alg.as_str()) {
+        return Err(refused(
+            "the assertion's alg must be RS384, ES384, RS256 or ES256",
+        ));
+    }
+    let kid = peeked
+        .kid
+        .as_deref()
+        .ok_or(refused("the assertion's header has no kid"))?;
     let client_id = peeked
         .iss
         .as_deref()
@@ -46,6 +58,8 @@ pub async fn authenticate(
     if body_client_id.is_some_and(|id| id != client_id) {
         return Err(refused("client_id differs from the assertion's issuer"));
     }
+    let now = services.now();
+    check_claims(services, &peeked.claims, now)?;
     let client = services
         .store
         .client_by_id(client_id)
@@ -59,18 +73,47 @@ pub async fn authenticate(
     let jwks: Value = match (&client.jwks, &client.jwks_uri) {
         (Some(inline), _) => serde_json::from_str(inline)
             .map_err(|_| refused("the client's registered JWKS is unreadable"))?,
-        (None, Some(uri)) => services.jwks_fetcher.fetch(uri).await.map_err(|e| {
-            tracing::info!(client_id = %client.client_id, error = %e, "jwks_uri fetch failed");
-            refused("the client's jwks_uri could not be read")
-        })?,
+        (None, Some(uri)) => {
+            let public_only =
+                client.is_dynamically_registered() && !services.config.jwks_uri_allow_private;
+            services
+                .jwks_fetcher
+                .keys_for(uri, kid, public_only, now)
+                .await
+                .map_err(|e| {
+                    tracing::info!(client_id = %client.client_id, error = %e, "jwks_uri fetch failed");
+                    refused("the client's jwks_uri could not be read")
+                })?
+        }
         (None, None) => return Err(refused("the client has no keys")),
     };
     let claims = client_keys::verify(assertion, &jwks)
         .map_err(|_| refused("the assertion's signature does not verify with the client's keys"))?;
+    let claims = Value::Object(claims);
+    let jti = check_claims(services, &claims, now)?;
+    if !services
+        .store
+        .record_assertion_jti(
+            &client.client_id,
+            &jti,
+            claims["exp"].as_i64().unwrap_or(now) + CLOCK_SKEW,
+        )
+        .await?
+    {
+        audit::record(
+            services,
+            Event::new(Kind::AssertionReplayed).client(&client.client_id),
+        )
+        .await;
+        return Err(refused("the assertion's jti was already used"));
+    }
+    Ok(client)
+}
 
-    let now = services.now();
+/// RFC 7523 §3 claim checks (`aud`, `exp`, `nbf`, `jti`); returns the `jti`.
+fn check_claims(services: &Services, claims: &Value, now: i64) -> Result<String, OAuthError> {
     let token_endpoint = services.config.endpoint("/token");
-    let audience_ok = match &claims.get("aud") {
+    let audience_ok = match claims.get("aud") {
         Some(Value::String(aud)) => *aud == token_endpoint || *aud == services.config.issuer,
         Some(Value::Array(auds)) => auds
             .iter()
@@ -107,17 +150,5 @@ pub async fn authenticate(
     if jti.len() > 256 {
         return Err(refused("the assertion's jti is too long"));
     }
-    if !services
-        .store
-        .record_assertion_jti(&client.client_id, jti, exp + CLOCK_SKEW)
-        .await?
-    {
-        audit::record(
-            services,
-            Event::new(Kind::AssertionReplayed).client(&client.client_id),
-        )
-        .await;
-        return Err(refused("the assertion's jti was already used"));
-    }
-    Ok(client)
+    Ok(jti.to_owned())
 }

@@ -38,6 +38,8 @@ pub struct NewClient<'a> {
     pub system_scopes: Vec<String>,
     /// Allow `client_credentials` for a client-secret client (non-SMART use).
     pub client_credentials: bool,
+    /// The audiences this client serves as a resource server (introspection of their tokens).
+    pub resource_server_for: Vec<String>,
 }
 
 /// What registration returns; the secret exists only here, never in the database.
@@ -149,6 +151,15 @@ pub async fn register(
                 .into(),
         ));
     }
+    if !new.resource_server_for.is_empty() && method == AuthMethod::None {
+        return Err(ClientError::Invalid(
+            "a resource server authenticates (a secret or keys); it cannot be public".into(),
+        ));
+    }
+    for audience in &new.resource_server_for {
+        Url::parse(audience)
+            .map_err(|e| ClientError::Invalid(format!("--resource-server {audience:?}: {e}")))?;
+    }
     let client_id = new
         .client_id
         .map(str::to_owned)
@@ -181,6 +192,8 @@ pub async fn register(
         system_scopes: system_scopes.clone(),
         registration_token_hash: None,
         metadata: "{}".into(),
+        resource_server_for: (!new.resource_server_for.is_empty())
+            .then(|| serde_json::to_string(&new.resource_server_for).unwrap_or_default()),
     };
     store.insert_client(&client).await.map_err(|e| match e {
         StoreError::Conflict(_) => {

@@ -2,9 +2,9 @@
 //! the user's refusal.
 
 use crate::flow::audit::{self, Event, Kind};
-use crate::flow::authorize::{AuthorizationRequest, ErrorRedirect, SignedIn, redirect_url};
+use crate::flow::authorize::{ErrorRedirect, redirect_url};
 use crate::flow::consent::Decision;
-use crate::flow::launch::LaunchContext;
+use crate::flow::interaction::{Pending, Ready};
 use crate::secrets;
 use crate::services::Services;
 use crate::store::{AuthorizationCode, Consent, Grant, StoreResult};
@@ -13,13 +13,13 @@ use crate::store::{AuthorizationCode, Consent, Grant, StoreResult};
 /// returns the URL that carries the code back to the client.
 pub async fn issue_code(
     services: &Services,
-    request_id: &str,
-    request: &AuthorizationRequest,
-    signed_in: &SignedIn,
+    pending: &Pending,
+    ready: &Ready,
     decision: &Decision,
-    context: &LaunchContext,
     remember: bool,
 ) -> StoreResult<String> {
+    let (request_id, request) = (pending.id.as_str(), &pending.request);
+    let (signed_in, context) = (&ready.signed_in, &ready.context);
     let now = services.now();
     let (user_id, auth_time) = (signed_in.user_id.as_str(), signed_in.auth_time);
     let granted = &decision.scope;
@@ -32,9 +32,11 @@ pub async fn issue_code(
             .upsert_consent(&Consent {
                 user_id: user_id.to_owned(),
                 client_id: request.client_id.clone(),
+                patient: ready.patient_key().to_owned(),
                 scope: granted.to_string(),
                 updated_at: now,
                 categories: categories.clone(),
+                denied_at: None,
             })
             .await?;
     }
@@ -96,14 +98,14 @@ pub async fn issue_code(
 /// The user refused (or the request cannot be completed): the error goes back to the client.
 pub async fn refuse(
     services: &Services,
-    request_id: &str,
-    request: &AuthorizationRequest,
+    pending: &Pending,
     error: &'static str,
     description: &'static str,
 ) -> StoreResult<String> {
+    let request = &pending.request;
     services
         .store
-        .delete_authorization_request(request_id)
+        .delete_authorization_request(&pending.id)
         .await?;
     audit::record(
         services,

@@ -5,7 +5,10 @@
 use crate::config::Config;
 use crate::labels::grant::{effective_claim, patient_choice};
 use crate::labels::{Category, SecurityClaim};
-use crate::scope::ScopeSet;
+use std::collections::HashSet;
+
+use crate::scope::plain::granular_alternatives;
+use crate::scope::{ScopeSet, SmartScope};
 use crate::store::{Client, User};
 
 /// A decision ready to be recorded in a grant.
@@ -52,5 +55,62 @@ pub fn decide(
         scope,
         categories: chosen.iter().map(|c| c.id.clone()).collect(),
         security,
+    }
+}
+
+/// What the consent form grants: exactly the requested scopes that were ticked, plus the
+/// category-level scopes ticked in place of an unticked resource-level one (the page offers
+/// them as alternatives). A form cannot add anything else. Linear in the form's size.
+pub fn granted_by_form<'a>(
+    requested: &ScopeSet,
+    ticked: impl Iterator<Item = &'a str>,
+    granular: impl Iterator<Item = &'a str>,
+) -> ScopeSet {
+    let ticked: HashSet<&str> = ticked.collect();
+    let mut granted: Vec<String> = requested
+        .iter()
+        .filter(|s| ticked.contains(s))
+        .map(str::to_owned)
+        .collect();
+    let offered: HashSet<String> = requested
+        .iter()
+        .filter(|s| !ticked.contains(s))
+        .filter_map(SmartScope::parse)
+        .flat_map(|s| granular_alternatives(&s).into_iter().map(|(alt, _)| alt))
+        .collect();
+    let mut added = HashSet::new();
+    for value in granular {
+        if offered.contains(value) && added.insert(value) && !ticked.contains(value) {
+            granted.push(value.to_owned());
+        }
+    }
+    ScopeSet::parse(&granted.join(" ")).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_form_grants_only_what_was_asked_and_ticked_or_offered_instead() {
+        let requested =
+            ScopeSet::parse("openid patient/Observation.rs patient/Condition.rs").unwrap();
+        let lab = granular_alternatives(&SmartScope::parse("patient/Observation.rs").unwrap())
+            .remove(0)
+            .0;
+        let granted = granted_by_form(
+            &requested,
+            ["openid", "patient/Condition.rs", "patient/Patient.rs"].into_iter(),
+            [lab.as_str(), "system/*.cruds"].into_iter(),
+        );
+        assert!(
+            granted.contains(&lab),
+            "offered instead of the unticked scope"
+        );
+        assert!(granted.contains("openid"));
+        assert!(granted.contains("patient/Condition.rs"));
+        assert!(!granted.contains("patient/Patient.rs"), "not requested");
+        assert!(!granted.contains("system/*.cruds"), "not offered");
+        assert!(!granted.contains("patient/Observation.rs"), "unticked");
     }
 }

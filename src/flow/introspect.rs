@@ -95,11 +95,26 @@ fn insert_access_claims(out: &mut Map<String, Value>, claims: &crate::tokens::Ac
     out.insert("jti".into(), json!(claims.jti));
 }
 
+/// RFC 7662 §4: who may learn about a token. An access token: the client it was issued
+/// to, or a resource server the operator registered for its audience. A refresh token: only
+/// its own client. To anyone else the token is simply not active.
+fn may_see(client: &Client, found: &Found) -> bool {
+    match found {
+        Found::Access { claims, .. } | Found::Backend { claims } => {
+            claims.client_id == client.client_id || client.serves_audience(&claims.aud)
+        }
+        Found::Refresh { grant, .. } => grant.client_id == client.client_id,
+    }
+}
+
 /// RFC 7662 §2.2: an active token's claims, or exactly `{"active": false}` for anything else
-/// (expired, revoked, unknown, malformed).
-pub async fn introspect(services: &Services, token: &str) -> StoreResult<Value> {
+/// (expired, revoked, unknown, malformed, or not the asking client's to see).
+pub async fn introspect(services: &Services, client: &Client, token: &str) -> StoreResult<Value> {
     let inactive = json!({ "active": false });
-    let Some(found) = find(services, token).await? else {
+    let Some(found) = find(services, token)
+        .await?
+        .filter(|found| may_see(client, found))
+    else {
         return Ok(inactive);
     };
     let mut out = Map::new();

@@ -151,22 +151,21 @@ pub async fn issue(
     Ok((launch, LAUNCH_TTL))
 }
 
-/// Spends the `launch` of an authorization request: its context and the user it is bound to.
+/// Spends the `launch` of an authorization request from `client_id`: its context and the
+/// user it is bound to.
 pub async fn resolve(
     services: &Services,
     launch: &str,
     client_id: &str,
 ) -> Result<Option<(LaunchContext, Option<String>)>, StoreError> {
+    // A handle named for another app is neither used nor spent (the SQL checks the client).
     let Some(row) = services
         .store
-        .spend_launch(&secrets::hash_secret(launch), services.now())
+        .spend_launch(&secrets::hash_secret(launch), client_id, services.now())
         .await?
     else {
         return Ok(None);
     };
-    if row.client_id.as_deref().is_some_and(|c| c != client_id) {
-        return Ok(None);
-    }
     let context = LaunchContext {
         patient: row.patient,
         encounter: row.encounter,

@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 
 use crate::flow::audit::{self, Event, Kind};
 use crate::flow::clients::validate_redirect_uri;
+use crate::flow::jwks_fetch::validate_public_jwks_uri;
 use crate::scope::{self, ScopeSet};
 use crate::secrets;
 use crate::services::Services;
@@ -68,10 +69,19 @@ fn bad(description: impl Into<String>) -> RegistrationError {
 /// the metadata to store and echo.
 type Validated = (Metadata, AuthMethod, Vec<String>, Map<String, Value>);
 
-/// Validates metadata into the parts of a `Client`.
-fn validate(body: &Value) -> Result<Validated, RegistrationError> {
+/// The most redirect URIs a client may register.
+pub const MAX_REDIRECT_URIS: usize = 20;
+/// The largest registration document accepted (bytes of JSON).
+pub const MAX_METADATA_BYTES: usize = 32 * 1024;
+
+/// Validates metadata into the parts of a `Client`. `allow_private_jwks_uri`: the operator's
+/// setting that lets a self-registered `jwks_uri` name internal addresses (development).
+fn validate(body: &Value, allow_private_jwks_uri: bool) -> Result<Validated, RegistrationError> {
     if !body.is_object() {
         return Err(bad("the body must be a JSON object"));
+    }
+    if body.to_string().len() > MAX_METADATA_BYTES {
+        return Err(bad("the metadata is larger than 32 KiB"));
     }
     let m: Metadata = serde_json::from_value(body.clone())
         .map_err(|e| bad(format!("malformed metadata: {e}")))?;
@@ -131,13 +141,19 @@ fn validate(body: &Value) -> Result<Validated, RegistrationError> {
             "redirect_uris is required for authorization_code".into(),
         ));
     }
+    if m.redirect_uris.len() > MAX_REDIRECT_URIS {
+        return Err(RegistrationError::InvalidRedirectUri(format!(
+            "at most {MAX_REDIRECT_URIS} redirect_uris"
+        )));
+    }
     for uri in &m.redirect_uris {
         validate_redirect_uri(uri).map_err(RegistrationError::InvalidRedirectUri)?;
     }
     match (&m.jwks, &m.jwks_uri) {
         (Some(_), Some(_)) => return Err(bad("give jwks or jwks_uri, not both")),
         (Some(jwks), None) => validate_jwks(jwks).map_err(bad)?,
-        (None, Some(uri)) => validate_jwks_uri(uri).map_err(bad)?,
+        (None, Some(uri)) if allow_private_jwks_uri => validate_jwks_uri(uri).map_err(bad)?,
+        (None, Some(uri)) => validate_public_jwks_uri(uri).map_err(bad)?,
         (None, None) if method == AuthMethod::PrivateKeyJwt => {
             return Err(bad("private_key_jwt needs jwks or jwks_uri"));
         }
@@ -205,7 +221,7 @@ fn client_uri(services: &Services, client_id: &str) -> String {
 /// RFC 7591 §3: registers a client from its metadata; the response carries the secret (when
 /// one is issued) and the RFC 7592 registration access token, both shown only here.
 pub async fn register(services: &Services, body: &Value) -> Result<Value, RegistrationError> {
-    let (m, method, grant_types, stored) = validate(body)?;
+    let (m, method, grant_types, stored) = validate(body, services.config.jwks_uri_allow_private)?;
     let now = services.now();
     let client_id = secrets::random_id();
     let secret = matches!(
@@ -237,6 +253,7 @@ pub async fn register(services: &Services, body: &Value) -> Result<Value, Regist
         system_scopes: None,
         registration_token_hash: Some(secrets::hash_secret(&registration_token)),
         metadata: Value::Object(stored.clone()).to_string(),
+        resource_server_for: None,
     };
     services.store.insert_client(&client).await?;
     audit::record(
@@ -297,6 +314,28 @@ fn view(services: &Services, client: &Client) -> Value {
     Value::Object(out)
 }
 
+/// RFC 7592 §3: the registration access token rotates on every use; the answer carries the
+/// new one and the old one stops working. Returns the updated client and the new token.
+async fn rotate_registration_token(
+    services: &Services,
+    client: Client,
+) -> Result<(Client, String), RegistrationError> {
+    let token = secrets::random_token();
+    let client = Client {
+        registration_token_hash: Some(secrets::hash_secret(&token)),
+        ..client
+    };
+    if !services.store.update_client(&client).await? {
+        return Err(RegistrationError::NotFound);
+    }
+    Ok((client, token))
+}
+
+fn with_token(mut view: Value, token: String) -> Value {
+    view["registration_access_token"] = json!(token);
+    view
+}
+
 /// RFC 7592 §2.1.
 pub async fn read(
     services: &Services,
@@ -304,7 +343,8 @@ pub async fn read(
     token: Option<&str>,
 ) -> Result<Value, RegistrationError> {
     let client = authorized(services, client_id, token).await?;
-    Ok(view(services, &client))
+    let (client, token) = rotate_registration_token(services, client).await?;
+    Ok(with_token(view(services, &client), token))
 }
 
 /// RFC 7592 §2.2: the body replaces the registration (same client_id; a client_secret, if
@@ -317,7 +357,7 @@ pub async fn update(
     body: &Value,
 ) -> Result<Value, RegistrationError> {
     let client = authorized(services, client_id, token).await?;
-    let (m, method, grant_types, stored) = validate(body)?;
+    let (m, method, grant_types, stored) = validate(body, services.config.jwks_uri_allow_private)?;
     if m.client_id.as_deref() != Some(client_id) {
         return Err(bad("the body's client_id must be the registration's"));
     }
@@ -355,10 +395,8 @@ pub async fn update(
         metadata: Value::Object(stored).to_string(),
         ..client
     };
-    if !services.store.update_client(&updated).await? {
-        return Err(RegistrationError::NotFound);
-    }
-    Ok(view(services, &updated))
+    let (updated, token) = rotate_registration_token(services, updated).await?;
+    Ok(with_token(view(services, &updated), token))
 }
 
 /// RFC 7592 §2.3: deletes the client; its grants and tokens go with it.

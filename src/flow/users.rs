@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
-use crate::flow::audit::Kind;
+use crate::gate::Gate;
 use crate::labels::Confidentiality;
 use crate::secrets;
 use crate::store::{Role, Store, StoreError, User};
@@ -128,47 +128,55 @@ pub enum SignIn {
     Throttled {
         user_id: String,
     },
+    /// Too many sign-ins are being checked right now: try again in a moment.
+    Busy,
 }
 
-/// Online guessing protection (NIST SP 800-63B §5.2.2, rate limiting): after this many wrong
-/// passwords for one account within [`THROTTLE_WINDOW`], its sign-in pauses until the oldest
-/// of them leaves the window. Counted from the audit trail, so it holds across instances; a
-/// pause rather than a lockout, so that an attacker cannot lock a patient out for good.
+/// Online guessing protection (NIST SP 800-63B §5.2.2, rate limiting): at most this many
+/// password checks for one account within [`THROTTLE_WINDOW`]; then its sign-in pauses until
+/// the window passes. Each check reserves its attempt first, in one atomic statement in the
+/// database, so parallel guesses cannot overshoot and every instance applies it; a right
+/// password starts the count again. A pause rather than a lockout, so that an attacker cannot
+/// lock a patient out for good.
 pub const MAX_FAILED_SIGN_INS: i64 = 5;
 pub const THROTTLE_WINDOW: i64 = 15 * 60;
 
-/// Checks a username and password. Runs argon2 off the async runtime (ARCHITECTURE habit 12),
-/// against a decoy hash for an unknown username (or a paused account) so that timing does not
-/// tell which it was.
+/// Checks a username and password. argon2 runs off the async runtime (ARCHITECTURE habit
+/// 12) behind the password gate (a bounded number at once), against a decoy hash for an
+/// unknown username or a paused account, so that timing does not tell which it was.
 pub async fn authenticate(
     store: &dyn Store,
+    gate: &Gate,
     username: &str,
     password: &str,
     now: i64,
 ) -> Result<SignIn, StoreError> {
+    let Some(_permit) = gate.enter().await else {
+        return Ok(SignIn::Busy);
+    };
     let user = store.user_by_username(username.trim()).await?;
-    if let Some(user) = &user {
-        let failures = store
-            .count_recent_audit_events(&user.id, Kind::SignInFailed.as_str(), now - THROTTLE_WINDOW)
-            .await?;
-        if failures >= MAX_FAILED_SIGN_INS {
-            let password = password.to_owned();
-            let _ = tokio::task::spawn_blocking(move || verify(&password, decoy_hash())).await;
-            return Ok(SignIn::Throttled {
-                user_id: user.id.clone(),
-            });
+    let paused = match &user {
+        Some(user) => {
+            !store
+                .reserve_sign_in_attempt(&user.id, now, THROTTLE_WINDOW, MAX_FAILED_SIGN_INS)
+                .await?
         }
-    }
-    let hash = user
-        .as_ref()
-        .map(|u| u.password_hash.clone())
-        .unwrap_or_else(|| decoy_hash().to_owned());
+        None => false,
+    };
+    let hash = match &user {
+        Some(u) if !paused => u.password_hash.clone(),
+        _ => decoy_hash().to_owned(),
+    };
     let password = password.to_owned();
     let matches = tokio::task::spawn_blocking(move || verify(&password, &hash))
         .await
         .unwrap_or(false);
     Ok(match user {
-        Some(user) if matches => SignIn::Valid(user),
+        Some(user) if paused => SignIn::Throttled { user_id: user.id },
+        Some(user) if matches => {
+            store.clear_sign_in_attempts(&user.id).await?;
+            SignIn::Valid(user)
+        }
         Some(user) => SignIn::WrongPassword { user_id: user.id },
         None => SignIn::UnknownUser,
     })

@@ -10,13 +10,14 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use tower_sessions::Session;
 
-use super::authorize::{form_field, parse_pairs, signed_in};
+use super::authorize::signed_in;
 use super::consent::describe;
 use super::error::{error_page, unavailable_page};
 use super::pages::{AccountPage, AppView};
 use super::{AppState, csrf};
 use crate::flow::account::{self, when};
 use crate::flow::consent_export::consent_resource;
+use crate::flow::params::{MAX_FORM_FIELDS, Params};
 use crate::labels::categories::join_in_sentence;
 use crate::services::Services;
 use crate::store::User;
@@ -32,13 +33,12 @@ pub fn router() -> Router<AppState> {
 /// The signed-in user, or the response that sends them to sign in first.
 async fn current_user(services: &Services, session: &Session) -> Result<User, Response> {
     match signed_in(services, session).await {
-        Ok(Some(s)) => match services.store.user_by_id(&s.user_id).await {
+        Some(s) => match services.store.user_by_id(&s.user_id).await {
             Ok(Some(user)) => Ok(user),
             Ok(None) => Err(Redirect::to("/login?next=account").into_response()),
             Err(_) => Err(unavailable_page()),
         },
-        Ok(None) => Err(Redirect::to("/login?next=account").into_response()),
-        Err(_) => Err(unavailable_page()),
+        None => Err(Redirect::to("/login?next=account").into_response()),
     }
 }
 
@@ -108,8 +108,8 @@ fn plain_scopes(scope: &str) -> Vec<String> {
 }
 
 async fn revoke(State(services): State<AppState>, session: Session, body: Bytes) -> Response {
-    let form = parse_pairs(&body);
-    if !csrf::check(&session, form_field(&form, "csrf")).await {
+    let form = Params::parse(&body, MAX_FORM_FIELDS);
+    if !csrf::check(&session, form.get("csrf")).await {
         return error_page(
             StatusCode::FORBIDDEN,
             "The form expired. Please go back and try again.",
@@ -119,7 +119,7 @@ async fn revoke(State(services): State<AppState>, session: Session, body: Bytes)
         Ok(user) => user,
         Err(response) => return response,
     };
-    let Some(client_id) = form_field(&form, "client_id") else {
+    let Some(client_id) = form.get("client_id") else {
         return error_page(StatusCode::BAD_REQUEST, "No app was named.");
     };
     match account::revoke(&services, &user.id, client_id).await {
@@ -129,8 +129,8 @@ async fn revoke(State(services): State<AppState>, session: Session, body: Bytes)
 }
 
 async fn narrow(State(services): State<AppState>, session: Session, body: Bytes) -> Response {
-    let form = parse_pairs(&body);
-    if !csrf::check(&session, form_field(&form, "csrf")).await {
+    let form = Params::parse(&body, MAX_FORM_FIELDS);
+    if !csrf::check(&session, form.get("csrf")).await {
         return error_page(
             StatusCode::FORBIDDEN,
             "The form expired. Please go back and try again.",
@@ -140,14 +140,10 @@ async fn narrow(State(services): State<AppState>, session: Session, body: Bytes)
         Ok(user) => user,
         Err(response) => return response,
     };
-    let Some(client_id) = form_field(&form, "client_id") else {
+    let Some(client_id) = form.get("client_id") else {
         return error_page(StatusCode::BAD_REQUEST, "No app was named.");
     };
-    let keep: Vec<String> = form
-        .iter()
-        .filter(|(k, _)| k == "category")
-        .map(|(_, v)| v.clone())
-        .collect();
+    let keep: Vec<String> = form.all("category").map(str::to_owned).collect();
     match account::narrow(&services, &user, client_id, &keep).await {
         Ok(_) => Redirect::to("/account").into_response(),
         Err(_) => unavailable_page(),

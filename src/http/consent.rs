@@ -2,26 +2,29 @@
 //! (ticked; the patient may grant less), the sensitivity categories (unticked; the patient
 //! chooses what beyond normal records the app may see), Allow and Deny.
 
+use std::collections::HashSet;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_sessions::Session;
 
 use super::authorize::{
-    PatientContext, RequestRef, expired_page, form_field, launch_context, load_pending,
-    parse_pairs, signed_in, valid_request_id,
+    RequestRef, continue_request, expired_page, pending_of, signed_in, step_response,
 };
 use super::error::{error_page, unavailable_page};
 use super::pages::{CategoryChoice, ConsentPage, GranularChoice, ScopeChoice};
 use super::{AppState, csrf};
-use crate::flow::audit::{self, Event, Kind};
-use crate::flow::{code, consent};
+use crate::flow::consent;
+use crate::flow::interaction::{self, Answer, Decision, Pending, Ready};
+use crate::flow::params::{MAX_FORM_FIELDS, Params};
 use crate::labels::categories::join_in_sentence;
 use crate::scope::plain::{describe_smart, granular_alternatives};
 use crate::scope::{ScopeSet, SmartScope};
+use crate::services::Services;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/consent", get(show).post(decide))
@@ -91,30 +94,42 @@ async fn show(
     session: Session,
     Query(r): Query<RequestRef>,
 ) -> Response {
-    let Some(id) = r.request.filter(|id| valid_request_id(id)) else {
-        return expired_page();
-    };
-    let request = match load_pending(&services, &id).await {
-        Ok(Some(request)) => request,
+    let pending = match pending_of(&services, r.request.as_deref()).await {
+        Ok(Some(pending)) => pending,
         Ok(None) => return expired_page(),
-        Err(_) => return unavailable_page(),
+        Err(response) => return response,
     };
-    let user = match signed_in(&services, &session).await {
-        Ok(Some(s)) => services.store.user_by_id(&s.user_id).await.ok().flatten(),
-        Ok(None) => None,
-        Err(_) => return unavailable_page(),
-    };
-    let Some(user) = user else {
-        return Redirect::to(&format!("/login?request={id}")).into_response();
-    };
-    let client = match services.store.client_by_id(&request.client_id).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return expired_page(),
-        Err(_) => return unavailable_page(),
-    };
-    let Ok(csrf) = csrf::token(&session).await else {
+    let signed_in = signed_in(&services, &session).await;
+    match interaction::decide(&services, &pending, signed_in.as_ref()).await {
+        Ok(Decision::Consent(ready) | Decision::Covered(ready)) => {
+            page(&services, &session, &pending, &ready, None).await
+        }
+        Ok(_) => continue_request(&pending.id),
+        Err(_) => unavailable_page(),
+    }
+}
+
+/// What the form had ticked, to show the page again as it was.
+struct Ticked<'a> {
+    scopes: HashSet<&'a str>,
+    granular: HashSet<&'a str>,
+    categories: HashSet<&'a str>,
+}
+
+/// The consent page. Sensitive categories are pre-ticked from the user's earlier choice for
+/// this app and patient only when the request asks for no more than was allowed then, and
+/// never after a Deny.
+async fn page(
+    services: &Services,
+    session: &Session,
+    pending: &Pending,
+    ready: &Ready,
+    ticked: Option<Ticked<'_>>,
+) -> Response {
+    let Ok(csrf) = csrf::token(session).await else {
         return unavailable_page();
     };
+    let request = &pending.request;
     let scopes = request
         .scope
         .iter()
@@ -124,9 +139,13 @@ async fn show(
                 value: s.to_owned(),
                 title,
                 detail,
+                checked: ticked.as_ref().is_none_or(|t| t.scopes.contains(s)),
                 granular: alternatives(s)
                     .into_iter()
                     .map(|(value, label)| GranularChoice {
+                        checked: ticked
+                            .as_ref()
+                            .is_some_and(|t| t.granular.contains(value.as_str())),
                         value,
                         label: label.to_owned(),
                     })
@@ -134,134 +153,93 @@ async fn show(
             }
         })
         .collect();
-    // Pre-fill the sensitivity choice with what the user chose for this app before.
-    let previous = match services.store.consent(&user.id, &client.client_id).await {
-        Ok(c) => c.map(|c| c.category_ids()).unwrap_or_default(),
-        Err(_) => return unavailable_page(),
-    };
-    let (offered, excluded) = consent::offered_categories(&services.config, &client, &user);
+    let previous = ready
+        .remembered
+        .as_ref()
+        .filter(|c| !c.denied_since())
+        .filter(|c| ScopeSet::parse(&c.scope).is_ok_and(|r| request.scope.is_subset_of(&r)))
+        .map(|c| c.category_ids())
+        .unwrap_or_default();
+    let (offered, excluded) =
+        consent::offered_categories(&services.config, &ready.client, &ready.user);
     let categories = offered
         .iter()
         .map(|c| CategoryChoice {
             id: c.id.clone(),
             label: c.label.clone(),
             explanation: c.explanation.clone(),
-            checked: previous.contains(&c.id),
+            checked: match &ticked {
+                Some(t) => t.categories.contains(c.id.as_str()),
+                None => previous.contains(&c.id),
+            },
         })
         .collect();
+    let notice = ticked
+        .is_some()
+        .then(|| "Nothing was shared yet. To finish, choose Allow or Deny.".to_owned());
     ConsentPage {
         csrf,
-        request_id: id,
-        client_name: client.name,
-        username: user.username,
+        request_id: pending.id.clone(),
+        client_name: ready.client.name.clone(),
+        username: ready.user.username.clone(),
         scopes,
         categories,
         excluded: join_in_sentence(
             &excluded.iter().map(|c| c.in_sentence()).collect::<Vec<_>>(),
             "or",
         ),
+        notice,
     }
     .into_response()
 }
 
-/// The consent form: `csrf`, `request`, `decision` (allow or deny), one `scope` per ticked box.
+/// The consent form: `csrf`, `request`, `decision` (allow or deny), one `scope` per ticked
+/// box, `granular` and `category` choices. The request must be at its consent step for the
+/// user signed in now (`interaction::answer` decides again). A form that names no decision
+/// (Enter pressed in a checkbox submits through the page's first, inert button) grants
+/// nothing: the page is shown again as it was.
 async fn decide(State(services): State<AppState>, session: Session, body: Bytes) -> Response {
-    let form = parse_pairs(&body);
-    let field = |name: &str| form_field(&form, name);
-    if !csrf::check(&session, field("csrf")).await {
+    let form = Params::parse(&body, MAX_FORM_FIELDS);
+    if form.too_many() {
+        return error_page(StatusCode::BAD_REQUEST, "The form has too many fields.");
+    }
+    if !csrf::check(&session, form.get("csrf")).await {
         return error_page(
             StatusCode::FORBIDDEN,
             "The form expired. Please go back and try again.",
         );
     }
-    let Some(id) = field("request")
-        .filter(|id| valid_request_id(id))
-        .map(str::to_owned)
-    else {
-        return expired_page();
-    };
-    let request = match load_pending(&services, &id).await {
-        Ok(Some(request)) => request,
+    let pending = match pending_of(&services, form.get("request")).await {
+        Ok(Some(pending)) => pending,
         Ok(None) => return expired_page(),
-        Err(_) => return unavailable_page(),
+        Err(response) => return response,
     };
-    let user = match signed_in(&services, &session).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return Redirect::to(&format!("/login?request={id}")).into_response(),
-        Err(_) => return unavailable_page(),
-    };
-    let ticked: Vec<&str> = form
-        .iter()
-        .filter(|(k, _)| k == "scope")
-        .map(|(_, v)| v.as_str())
-        .collect();
-    let chosen: Vec<String> = form
-        .iter()
-        .filter(|(k, _)| k == "category")
-        .map(|(_, v)| v.clone())
-        .collect();
-    // Granted is exactly what was asked and ticked, plus the category-level scopes ticked in
-    // place of an unticked resource-level one: a form cannot add anything else.
-    let mut granted_text: Vec<String> = request
-        .scope
-        .filter(|s| ticked.contains(&s))
-        .iter()
-        .map(str::to_owned)
-        .collect();
-    for value in form.iter().filter(|(k, _)| k == "granular").map(|(_, v)| v) {
-        let offered = request
-            .scope
-            .iter()
-            .filter(|s| !ticked.contains(s))
-            .any(|s| alternatives(s).iter().any(|(alt, _)| alt == value));
-        if offered && !granted_text.contains(value) {
-            granted_text.push(value.clone());
+    let signed_in = signed_in(&services, &session).await;
+    let answer = match form.get("decision") {
+        Some("allow") => Answer::Allow {
+            granted: consent::granted_by_form(
+                &pending.request.scope,
+                form.all("scope"),
+                form.all("granular"),
+            ),
+            categories: form.all("category").map(str::to_owned).collect(),
+        },
+        Some("deny") => Answer::Deny,
+        _ => {
+            return match interaction::decide(&services, &pending, signed_in.as_ref()).await {
+                Ok(Decision::Consent(ready) | Decision::Covered(ready)) => {
+                    let ticked = Ticked {
+                        scopes: form.all("scope").collect(),
+                        granular: form.all("granular").collect(),
+                        categories: form.all("category").collect(),
+                    };
+                    page(&services, &session, &pending, &ready, Some(ticked)).await
+                }
+                Ok(_) => continue_request(&pending.id),
+                Err(_) => unavailable_page(),
+            };
         }
-    }
-    let granted = ScopeSet::parse(&granted_text.join(" ")).unwrap_or_default();
-    let result = if field("decision") == Some("allow") && !granted.is_empty() {
-        let account = services.store.user_by_id(&user.user_id).await;
-        let client = services.store.client_by_id(&request.client_id).await;
-        let (Ok(Some(account)), Ok(Some(client))) = (account, client) else {
-            return unavailable_page();
-        };
-        let context = match launch_context(&session, &id, &request, &account).await {
-            PatientContext::Known(context) => context,
-            _ => return Redirect::to(&format!("/picker?request={id}")).into_response(),
-        };
-        let decision = consent::decide(&services.config, &client, &account, granted, &chosen);
-        audit::record(
-            &services,
-            Event::new(Kind::ConsentGiven)
-                .user(&user.user_id)
-                .client(&request.client_id)
-                .detail(format!(
-                    "{}; categories: {}",
-                    decision.scope,
-                    decision.categories.join(" ")
-                )),
-        )
-        .await;
-        code::issue_code(&services, &id, &request, &user, &decision, &context, true).await
-    } else {
-        audit::record(
-            &services,
-            Event::new(Kind::ConsentDenied)
-                .user(&user.user_id)
-                .client(&request.client_id),
-        )
-        .await;
-        code::refuse(
-            &services,
-            &id,
-            &request,
-            "access_denied",
-            "the user denied access",
-        )
-        .await
     };
-    match result {
-        Ok(target) => Redirect::to(&target).into_response(),
-        Err(_) => unavailable_page(),
-    }
+    let step = interaction::answer(&services, &pending, signed_in.as_ref(), answer).await;
+    step_response(&pending.id, step)
 }

@@ -139,6 +139,7 @@ async fn callback(
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
+    let form = crate::flow::params::Params::from(form);
     let tokens = match grant::exchange(
         &services,
         &TokenRequest {
@@ -147,6 +148,7 @@ async fn callback(
         },
     )
     .await
+    .result
     {
         Ok(tokens) => tokens,
         Err(e) => return error_page(StatusCode::BAD_REQUEST, e.description),

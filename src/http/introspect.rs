@@ -10,9 +10,9 @@ use axum::routing::post;
 use axum::{Json, Router};
 
 use super::AppState;
-use super::authorize::{form_field, parse_pairs};
 use super::error::oauth_error_response;
 use crate::flow::client_auth;
+use crate::flow::params::{MAX_PROTOCOL_PARAMETERS, Params};
 use crate::flow::{OAuthError, introspect};
 use crate::services::Services;
 use crate::store::Client;
@@ -36,8 +36,13 @@ async fn authenticated(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(Client, Option<String>), OAuthError> {
-    let form = parse_pairs(body);
-    let field = |name: &str| form_field(&form, name).filter(|v| !v.is_empty());
+    let form = Params::parse(body, MAX_PROTOCOL_PARAMETERS);
+    if form.too_many() || form.repeated().is_some() {
+        return Err(OAuthError::invalid_request(
+            "too many or repeated parameters",
+        ));
+    }
+    let field = |name: &str| form.get(name);
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
@@ -77,7 +82,7 @@ async fn introspect_token(
             "token is required",
         )));
     };
-    match introspect::introspect(&services, &token).await {
+    match introspect::introspect(&services, &client, &token).await {
         Ok(answer) => no_store(Json(answer).into_response()),
         Err(e) => no_store(oauth_error_response(&OAuthError::from(e))),
     }

@@ -13,9 +13,9 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::AppState;
-use super::authorize::{form_field, parse_pairs};
 use super::error::oauth_error_response;
 use crate::flow::launch::{self, LaunchRequest};
+use crate::flow::params::{MAX_PROTOCOL_PARAMETERS, Params};
 use crate::flow::{OAuthError, client_auth};
 
 pub fn router() -> Router<AppState> {
@@ -24,13 +24,14 @@ pub fn router() -> Router<AppState> {
 
 #[tracing::instrument(name = "launch", skip_all)]
 async fn issue(State(services): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = parse_pairs(&body);
-    let field = |name: &str| {
-        form_field(&form, name)
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
-    };
+    let form = Params::parse(&body, MAX_PROTOCOL_PARAMETERS);
+    let field = |name: &str| form.get(name).map(str::to_owned);
     let result = async {
+        if form.too_many() || form.repeated().is_some() {
+            return Err(OAuthError::invalid_request(
+                "too many or repeated parameters",
+            ));
+        }
         let authorization = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());

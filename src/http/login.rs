@@ -1,22 +1,23 @@
-//! The sign-in page. A successful sign-in renews the session id (session fixation defence)
-//! and sends the browser back to the pending authorization request.
+//! The sign-in page. Showing it stores nothing (its CSRF token is a cookie of its own); a
+//! successful sign-in renews the session id (session fixation defence) and sends the browser
+//! back to the pending authorization request, which decides again what comes next.
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::authorize::{load_pending, valid_request_id};
+use super::authorize::continue_request;
 use super::error::{error_page, unavailable_page};
 use super::pages::LoginPage;
 use super::{AppState, SIGNED_IN, csrf};
 use crate::flow::audit::{self, Event, Kind};
 use crate::flow::authorize::SignedIn;
-use crate::flow::users;
-use crate::flow::users::SignIn;
+use crate::flow::interaction;
+use crate::flow::users::{self, SignIn};
 use crate::secrets;
 use crate::services::Services;
 use crate::store::User;
@@ -25,48 +26,92 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/login", get(show).post(submit))
 }
 
-async fn client_name(services: &Services, request_id: &str) -> Option<String> {
-    let request = load_pending(services, request_id).await.ok().flatten()?;
-    let client = services
-        .store
-        .client_by_id(&request.client_id)
+/// The pending request a sign-in belongs to: its id, the app's name and the login hint.
+async fn request_details(
+    services: &Services,
+    request_id: Option<&str>,
+) -> (String, Option<String>, String) {
+    let Some(pending) = interaction::load(services, request_id.unwrap_or_default())
         .await
         .ok()
-        .flatten()?;
-    Some(client.name)
+        .flatten()
+    else {
+        return (String::new(), None, String::new());
+    };
+    let name = services
+        .store
+        .client_by_id(&pending.request.client_id)
+        .await
+        .ok()
+        .flatten()
+        .map(|c| c.name);
+    let hint = pending.request.login_hint.clone().unwrap_or_default();
+    (pending.id, name, hint)
 }
 
 #[derive(Deserialize)]
 struct LoginQuery {
     request: Option<String>,
     next: Option<String>,
+    /// `other`: someone else is signed in than the user the request is for.
+    account: Option<String>,
+}
+
+struct PageState {
+    status: StatusCode,
+    username: Option<String>,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+/// The sign-in page, with its CSRF cookie when the visitor has none yet.
+async fn login_page(
+    services: &Services,
+    headers: &HeaderMap,
+    request_id: Option<&str>,
+    next: Option<&str>,
+    state: PageState,
+) -> Response {
+    let (csrf, cookie) = csrf::login_token(headers, services.config.secure_cookies());
+    let (request_id, client_name, hint) = request_details(services, request_id).await;
+    let page = LoginPage {
+        csrf,
+        next: next_page(next).0.to_owned(),
+        client_name,
+        request_id,
+        username: state.username.unwrap_or(hint),
+        error: state.error,
+        notice: state.notice,
+    };
+    let mut response = (state.status, page).into_response();
+    if let Some(cookie) = cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
 }
 
 async fn show(
     State(services): State<AppState>,
-    session: Session,
+    headers: HeaderMap,
     Query(r): Query<LoginQuery>,
 ) -> Response {
-    let request_id = r
-        .request
-        .filter(|id| valid_request_id(id))
-        .unwrap_or_default();
-    let Ok(csrf) = csrf::token(&session).await else {
-        return unavailable_page();
-    };
-    let hint = match load_pending(&services, &request_id).await {
-        Ok(Some(request)) => request.login_hint.unwrap_or_default(),
-        _ => String::new(),
-    };
-    LoginPage {
-        csrf,
-        next: next_page(r.next.as_deref()).0.to_owned(),
-        client_name: client_name(&services, &request_id).await,
-        request_id,
-        username: hint,
+    let notice = (r.account.as_deref() == Some("other")).then(|| {
+        "This request is for a different account than the one signed in here. Sign in with the account it is for.".to_owned()
+    });
+    let state = PageState {
+        status: StatusCode::OK,
+        username: None,
         error: None,
-    }
-    .into_response()
+        notice,
+    };
+    login_page(
+        &services,
+        &headers,
+        r.request.as_deref(),
+        r.next.as_deref(),
+        state,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -91,9 +136,10 @@ fn next_page(next: Option<&str>) -> (&'static str, &'static str) {
 async fn submit(
     State(services): State<AppState>,
     session: Session,
+    headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Response {
-    if !csrf::check(&session, form.csrf.as_deref()).await {
+    if !csrf::check_login(&headers, form.csrf.as_deref()) {
         return error_page(
             StatusCode::FORBIDDEN,
             "The form expired. Please go back and try again.",
@@ -101,12 +147,13 @@ async fn submit(
     }
     let request_id = form
         .request
-        .filter(|id| valid_request_id(id))
+        .filter(|id| interaction::is_request_id(id))
         .unwrap_or_default();
     let username = form.username.unwrap_or_default();
     let password = form.password.unwrap_or_default();
     let outcome = match users::authenticate(
         services.store.as_ref(),
+        &services.password_checks,
         &username,
         &password,
         services.now(),
@@ -122,6 +169,28 @@ async fn submit(
             return signed_in_page(&services, &session, &user, form.next.as_deref(), request_id)
                 .await;
         }
+        SignIn::Busy => {
+            let state = PageState {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                username: Some(username),
+                error: Some(
+                    "Many people are signing in right now. Please try again in a moment.".into(),
+                ),
+                notice: None,
+            };
+            let mut response = login_page(
+                &services,
+                &headers,
+                Some(&request_id),
+                form.next.as_deref(),
+                state,
+            )
+            .await;
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+            return response;
+        }
         SignIn::WrongPassword { user_id } => (Kind::SignInFailed, Some(user_id), "wrong password"),
         SignIn::UnknownUser => (Kind::SignInFailed, None, "unknown username"),
         SignIn::Throttled { user_id } => (Kind::SignInThrottled, Some(user_id), ""),
@@ -131,12 +200,26 @@ async fn submit(
         event = event.user(user_id);
     }
     audit::record(&services, event).await;
-    failed_sign_in(
+    // One message, one status for a wrong password, an unknown username and a paused
+    // account, so that the page never tells whether a username exists; the message still
+    // tells a rightful user why a right password can fail.
+    let state = PageState {
+        status: StatusCode::UNAUTHORIZED,
+        username: Some(username),
+        error: Some(format!(
+            "The username or password is incorrect. After {} wrong passwords, an account \
+             waits {} minutes before it can sign in again.",
+            users::MAX_FAILED_SIGN_INS,
+            users::THROTTLE_WINDOW / 60
+        )),
+        notice: None,
+    };
+    login_page(
         &services,
-        &session,
+        &headers,
+        Some(&request_id),
         form.next.as_deref(),
-        request_id,
-        username,
+        state,
     )
     .await
 }
@@ -176,35 +259,6 @@ async fn signed_in_page(
     if request_id.is_empty() {
         Redirect::to(next_page(next).1).into_response()
     } else {
-        Redirect::to(&format!("/authorize/continue?request={request_id}")).into_response()
+        continue_request(&request_id)
     }
-}
-
-/// The sign-in page again, with the username kept. One message, one status for a wrong
-/// password, an unknown username and a paused account, so that the page never tells whether
-/// a username exists; the message still tells a rightful user why a right password can fail.
-async fn failed_sign_in(
-    services: &Services,
-    session: &Session,
-    next: Option<&str>,
-    request_id: String,
-    username: String,
-) -> Response {
-    let Ok(csrf) = csrf::token(session).await else {
-        return unavailable_page();
-    };
-    let page = LoginPage {
-        csrf,
-        next: next_page(next).0.to_owned(),
-        client_name: client_name(services, &request_id).await,
-        request_id,
-        username,
-        error: Some(format!(
-            "The username or password is incorrect. After {} wrong passwords, an account \
-             waits {} minutes before it can sign in again.",
-            users::MAX_FAILED_SIGN_INS,
-            users::THROTTLE_WINDOW / 60
-        )),
-    };
-    (StatusCode::UNAUTHORIZED, page).into_response()
 }

@@ -24,7 +24,7 @@ mod userinfo;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -64,17 +64,37 @@ pub fn router(services: AppState) -> Router {
             services.clone(),
             metrics::track,
         ))
-        .layer(middleware::from_fn(security_headers))
+        // Every body here is a small form or JSON document (RFC 7591 metadata, a JWKS).
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            services.clone(),
+            security_headers,
+        ))
         .with_state(services)
 }
+
+/// The largest request body any endpoint reads: 64 KiB (axum's default is 2 MB). Larger
+/// bodies are refused with 413 before they are read.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// RFC 9700 §4.16: the authorization server prevents clickjacking with CSP
 /// `frame-ancestors` and `X-Frame-Options`. Pages need no script; styles come from us only.
 /// `form-action` is left out on purpose: Chromium applies it to the redirect that follows the
 /// consent form, which must reach the client's registered redirect URI.
-async fn security_headers(request: Request, next: Next) -> Response {
+async fn security_headers(
+    State(services): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    // RFC 6797: browsers keep to https for this host once they have seen it over https.
+    if services.config.secure_cookies() {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(

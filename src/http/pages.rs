@@ -33,6 +33,8 @@ pub struct LoginPage {
     pub username: String,
     pub error: Option<String>,
     pub client_name: Option<String>,
+    /// Why this sign-in is asked for, when it is not the usual one (another account).
+    pub notice: Option<String>,
 }
 
 /// One requested scope as the consent page shows it.
@@ -40,6 +42,7 @@ pub struct ScopeChoice {
     pub value: String,
     pub title: String,
     pub detail: String,
+    pub checked: bool,
     /// Category-level scopes the patient may share instead (Condition, Observation).
     pub granular: Vec<GranularChoice>,
 }
@@ -47,6 +50,7 @@ pub struct ScopeChoice {
 pub struct GranularChoice {
     pub value: String,
     pub label: String,
+    pub checked: bool,
 }
 
 /// One sensitivity category as the consent page offers it.
@@ -68,6 +72,8 @@ pub struct ConsentPage {
     pub categories: Vec<CategoryChoice>,
     /// The categories the app's ceiling (or the user's clearance) excludes, as a phrase.
     pub excluded: String,
+    /// Shown when the form came back without a decision (Enter in a checkbox).
+    pub notice: Option<String>,
 }
 
 /// One allowed app on the account page.

@@ -10,14 +10,12 @@ use axum::routing::get;
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::authorize::{
-    expired_page, form_field, load_pending, parse_pairs, picked_key, signed_in, valid_request_id,
-};
+use super::authorize::{continue_request, expired_page, pending_of, signed_in};
 use super::error::{error_page, unavailable_page};
 use super::pages::{PatientChoice, PickerPage};
 use super::{AppState, csrf};
-
-use crate::flow::audit::{self, Event, Kind};
+use crate::flow::interaction::{self, Decision};
+use crate::flow::params::{MAX_PROTOCOL_PARAMETERS, Params};
 
 /// Shown at once when the directory is this small; larger ones are searched by name.
 const LIST_ALL_UP_TO: i64 = 50;
@@ -37,20 +35,22 @@ async fn show(
     session: Session,
     Query(query): Query<PickerQuery>,
 ) -> Response {
-    let Some(id) = query.request.filter(|id| valid_request_id(id)) else {
-        return expired_page();
-    };
-    match load_pending(&services, &id).await {
-        Ok(Some(_)) => {}
+    let pending = match pending_of(&services, query.request.as_deref()).await {
+        Ok(Some(pending)) => pending,
         Ok(None) => return expired_page(),
-        Err(_) => return unavailable_page(),
-    }
-    match signed_in(&services, &session).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return Redirect::to(&format!("/login?request={id}")).into_response(),
+        Err(response) => return response,
+    };
+    // Only a practitioner whose request needs a patient, and has none yet, sees the directory.
+    let signed_in = signed_in(&services, &session).await;
+    match interaction::decide(&services, &pending, signed_in.as_ref()).await {
+        Ok(Decision::PickPatient(_)) => {}
+        Ok(_) => return continue_request(&pending.id),
         Err(_) => return unavailable_page(),
     }
     let search = query.q.unwrap_or_default().trim().to_owned();
+    if search.len() > 200 {
+        return error_page(StatusCode::BAD_REQUEST, "The search is too long.");
+    }
     let Ok(total) = services.store.count_patients().await else {
         return unavailable_page();
     };
@@ -72,7 +72,7 @@ async fn show(
     };
     PickerPage {
         csrf,
-        request_id: id,
+        request_id: pending.id,
         search,
         searchable,
         patients: patients
@@ -92,43 +92,25 @@ async fn show(
 }
 
 async fn choose(State(services): State<AppState>, session: Session, body: Bytes) -> Response {
-    let form = parse_pairs(&body);
-    let field = |name: &str| form_field(&form, name);
-    if !csrf::check(&session, field("csrf")).await {
+    let form = Params::parse(&body, MAX_PROTOCOL_PARAMETERS);
+    if !csrf::check(&session, form.get("csrf")).await {
         return error_page(
             StatusCode::FORBIDDEN,
             "The form expired. Please go back and try again.",
         );
     }
-    let Some(id) = field("request")
-        .filter(|id| valid_request_id(id))
-        .map(str::to_owned)
-    else {
-        return expired_page();
+    let pending = match pending_of(&services, form.get("request")).await {
+        Ok(Some(pending)) => pending,
+        Ok(None) => return expired_page(),
+        Err(response) => return response,
     };
-    let practitioner = match signed_in(&services, &session).await {
-        Ok(Some(user)) => user.user_id,
-        Ok(None) => return Redirect::to(&format!("/login?request={id}")).into_response(),
-        Err(_) => return unavailable_page(),
+    let Some(patient_id) = form.get("patient") else {
+        return Redirect::to(&format!("/picker?request={}", pending.id)).into_response();
     };
-    let Some(patient_id) = field("patient") else {
-        return Redirect::to(&format!("/picker?request={id}")).into_response();
-    };
-    match services.store.patient(patient_id).await {
-        Ok(Some(patient)) => {
-            if session.insert(&picked_key(&id), &patient.id).await.is_err() {
-                return unavailable_page();
-            }
-            audit::record(
-                &services,
-                Event::new(Kind::PatientPicked)
-                    .user(&practitioner)
-                    .detail(format!("Patient/{}", patient.id)),
-            )
-            .await;
-            Redirect::to(&format!("/authorize/continue?request={id}")).into_response()
-        }
-        Ok(None) => error_page(StatusCode::BAD_REQUEST, "There is no such patient."),
+    let signed_in = signed_in(&services, &session).await;
+    match interaction::pick_patient(&services, &pending, signed_in.as_ref(), patient_id).await {
+        // Picked, or not at the picker step: either way the request decides what is next.
+        Ok(_) => continue_request(&pending.id),
         Err(_) => unavailable_page(),
     }
 }

@@ -59,6 +59,9 @@ pub const SCOPES: &[&str] = &[
     "user/*.read",
     "user/*.write",
     "user/*.*",
+    "system/*.cruds",
+    "system/*.rs",
+    "system/*.read",
 ];
 
 pub fn router(config: &Config) -> Router<AppState> {
@@ -97,6 +100,7 @@ pub fn smart_metadata(config: &Config) -> Value {
         "jwks_uri": config.endpoint("/jwks"),
         "authorization_endpoint": config.endpoint("/authorize"),
         "token_endpoint": config.endpoint("/token"),
+        "userinfo_endpoint": config.endpoint("/userinfo"),
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
         "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,

@@ -10,11 +10,11 @@ use axum::{Json, Router};
 use url::Url;
 
 use super::AppState;
-use super::authorize::parse_pairs;
 use super::error::oauth_error_response;
 use crate::flow::OAuthError;
 use crate::flow::audit::{self, Event, Kind};
 use crate::flow::grant::{self, TokenRequest};
+use crate::flow::params::{MAX_PROTOCOL_PARAMETERS, Params};
 use crate::services::Services;
 use crate::store::Client;
 
@@ -34,23 +34,25 @@ fn origins_of(client: &Client) -> Vec<String> {
 }
 
 /// SMART (Inferno "CORS on the token endpoint"): a public browser app may read the token
-/// response from the origins of its registered redirect URIs. Confidential clients get no
-/// CORS: their secrets do not belong in a browser.
+/// response, errors included, from the origins of its registered redirect URIs. The client
+/// is the one the request turned out to be from (a refresh may name none: its token does),
+/// or else the one its `client_id` names. Confidential clients get no CORS: their secrets do
+/// not belong in a browser.
 async fn cors_origin(
     services: &Services,
     origin: &str,
-    form: &[(String, String)],
+    resolved: Option<Client>,
+    form: &Params,
 ) -> Option<HeaderValue> {
-    let client_id = form
-        .iter()
-        .find(|(k, _)| k == "client_id")
-        .map(|(_, v)| v.as_str())?;
-    let client = services
-        .store
-        .client_by_id(client_id)
-        .await
-        .ok()
-        .flatten()?;
+    let client = match resolved {
+        Some(client) => client,
+        None => services
+            .store
+            .client_by_id(form.get("client_id")?)
+            .await
+            .ok()
+            .flatten()?,
+    };
     (client.is_public() && origins_of(&client).iter().any(|o| o == origin))
         .then(|| HeaderValue::from_str(origin).ok())
         .flatten()
@@ -89,11 +91,12 @@ async fn token(State(services): State<AppState>, headers: HeaderMap, body: Bytes
                 .to_ascii_lowercase()
                 .starts_with("application/x-www-form-urlencoded")
         });
-    let form = parse_pairs(&body);
-    let mut response = if !is_form {
-        oauth_error_response(&OAuthError::invalid_request(
+    let form = Params::parse(&body, MAX_PROTOCOL_PARAMETERS);
+    let (mut response, client) = if !is_form {
+        let refused = oauth_error_response(&OAuthError::invalid_request(
             "the body must be application/x-www-form-urlencoded",
-        ))
+        ));
+        (refused, None)
     } else {
         let authorization = headers
             .get(header::AUTHORIZATION)
@@ -102,7 +105,8 @@ async fn token(State(services): State<AppState>, headers: HeaderMap, body: Bytes
             form: &form,
             authorization,
         };
-        match grant::exchange(&services, &request).await {
+        let exchange = grant::exchange(&services, &request).await;
+        let response = match exchange.result {
             Ok(tokens) => Json(tokens).into_response(),
             Err(e) => {
                 audit::record(
@@ -112,11 +116,12 @@ async fn token(State(services): State<AppState>, headers: HeaderMap, body: Bytes
                 .await;
                 oauth_error_response(&e)
             }
-        }
+        };
+        (response, exchange.client)
     };
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     let allowed = match origin {
-        Some(origin) if is_form => cors_origin(&services, origin, &form).await,
+        Some(origin) if is_form => cors_origin(&services, origin, client, &form).await,
         _ => None,
     };
     let h = response.headers_mut();

@@ -9,8 +9,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use super::AppState;
-use super::authorize::parse_pairs;
 use super::error::bearer_error_response;
+use crate::flow::params::{MAX_PROTOCOL_PARAMETERS, Params};
 use crate::flow::{OAuthError, userinfo};
 
 pub fn router() -> Router<AppState> {
@@ -47,11 +47,8 @@ async fn userinfo_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = parse_pairs(&body);
-    let in_body = form
-        .iter()
-        .find(|(k, _)| k == "access_token")
-        .map(|(_, v)| v.clone());
+    let form = Params::parse(&body, MAX_PROTOCOL_PARAMETERS);
+    let in_body = form.get("access_token").map(str::to_owned);
     match (bearer_from_header(&headers), in_body) {
         (Some(_), Some(_)) => bearer_error_response(Some(&OAuthError::invalid_request(
             "send the token in one place only",

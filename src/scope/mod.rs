@@ -36,21 +36,35 @@ pub const IDENTITY_SCOPES: [&str; 6] = [
 #[serde(try_from = "String", into = "String")]
 pub struct ScopeSet(Vec<String>);
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("scope contains a character RFC 6749 §3.3 does not allow")]
-pub struct InvalidScope;
+/// The most scope values a request may carry: far beyond what SMART apps ask for (a scope
+/// per resource type is about 150), small enough that checks on them stay cheap.
+pub const MAX_SCOPE_VALUES: usize = 256;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidScope {
+    #[error("scope contains a character RFC 6749 §3.3 does not allow")]
+    Character,
+    #[error("scope has more than 256 values")]
+    TooMany,
+}
 
 impl ScopeSet {
+    /// Parses a scope string: duplicates dropped in one pass (a set, not pairwise), at most
+    /// [`MAX_SCOPE_VALUES`] distinct values.
     pub fn parse(text: &str) -> Result<ScopeSet, InvalidScope> {
         let mut tokens: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for token in text.split(' ').filter(|t| !t.is_empty()) {
             if !token
                 .bytes()
                 .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
             {
-                return Err(InvalidScope);
+                return Err(InvalidScope::Character);
             }
-            if !tokens.iter().any(|t| t == token) {
+            if seen.insert(token) {
+                if tokens.len() == MAX_SCOPE_VALUES {
+                    return Err(InvalidScope::TooMany);
+                }
                 tokens.push(token.to_owned());
             }
         }
@@ -150,10 +164,21 @@ mod tests {
 
     #[test]
     fn refuses_characters_outside_rfc_6749() {
-        assert_eq!(ScopeSet::parse("openid \"x\""), Err(InvalidScope));
-        assert_eq!(ScopeSet::parse("a\\b"), Err(InvalidScope));
-        assert_eq!(ScopeSet::parse("caf\u{e9}"), Err(InvalidScope));
+        assert_eq!(
+            ScopeSet::parse("openid \"x\""),
+            Err(InvalidScope::Character)
+        );
+        assert_eq!(ScopeSet::parse("a\\b"), Err(InvalidScope::Character));
+        assert_eq!(ScopeSet::parse("caf\u{e9}"), Err(InvalidScope::Character));
         assert!(ScopeSet::parse("patient/Observation.rs?category=laboratory").is_ok());
+    }
+
+    #[test]
+    fn too_many_values_are_refused_and_duplicates_do_not_count() {
+        let many: Vec<String> = (0..=MAX_SCOPE_VALUES).map(|i| format!("s{i}")).collect();
+        assert_eq!(ScopeSet::parse(&many.join(" ")), Err(InvalidScope::TooMany));
+        let repeated = "openid ".repeat(100_000);
+        assert_eq!(ScopeSet::parse(&repeated).unwrap().to_string(), "openid");
     }
 
     #[test]

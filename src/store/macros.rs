@@ -21,6 +21,31 @@ macro_rules! sql_store_impl {
             Ok(())
         }
 
+        /// The rows of a token response, inside the transaction that spends its code or
+        /// refresh token: all are written, or none and the code or token stays unspent.
+        async fn insert_issued(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            issued: &IssuedTokens,
+        ) -> StoreResult<()> {
+            sqlx::query(sql::INSERT_ACCESS)
+                .bind(&issued.access.jti)
+                .bind(&issued.access.grant_id)
+                .bind(issued.access.expires_at)
+                .execute(&mut **tx)
+                .await?;
+            if let Some(t) = &issued.refresh {
+                sqlx::query(sql::INSERT_REFRESH)
+                    .bind(&t.token_hash)
+                    .bind(&t.grant_id)
+                    .bind(&t.client_id)
+                    .bind(t.expires_at)
+                    .bind(t.created_at)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            Ok(())
+        }
+
         #[async_trait::async_trait]
         impl $crate::store::Store for $store {
             async fn ping(&self) -> StoreResult<()> {
@@ -91,6 +116,7 @@ macro_rules! sql_store_impl {
                     .bind(&c.system_scopes)
                     .bind(&c.registration_token_hash)
                     .bind(&c.metadata)
+                    .bind(&c.resource_server_for)
                     .execute(&self.pool)
                     .await?;
                 Ok(())
@@ -125,9 +151,10 @@ macro_rules! sql_store_impl {
 
             async fn rotate_signing_key(&self, key: &SigningKeyRow, now: i64) -> StoreResult<()> {
                 let mut tx = self.pool.begin().await?;
+                // The old key keeps signing until the new one activates, then retires.
                 sqlx::query(sql::RETIRE_ACTIVE_KEYS)
                     .bind(&key.alg)
-                    .bind(now)
+                    .bind(key.activates_at.max(now))
                     .execute(&mut *tx)
                     .await?;
                 sqlx::query(sql::INSERT_KEY)
@@ -135,6 +162,7 @@ macro_rules! sql_store_impl {
                     .bind(&key.alg)
                     .bind(&key.private_pem)
                     .bind(key.created_at)
+                    .bind(key.activates_at)
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
@@ -147,6 +175,7 @@ macro_rules! sql_store_impl {
                     .bind(&key.alg)
                     .bind(&key.private_pem)
                     .bind(key.created_at)
+                    .bind(key.activates_at)
                     .execute(&self.pool)
                     .await?;
                 Ok(r.rows_affected() > 0)
@@ -184,6 +213,19 @@ macro_rules! sql_store_impl {
                     .await?)
             }
 
+            async fn update_authorization_request(
+                &self,
+                id: &str,
+                request: &str,
+            ) -> StoreResult<()> {
+                sqlx::query(sql::UPDATE_REQUEST)
+                    .bind(id)
+                    .bind(request)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
             async fn delete_authorization_request(&self, id: &str) -> StoreResult<()> {
                 sqlx::query(sql::DELETE_REQUEST)
                     .bind(id)
@@ -196,18 +238,38 @@ macro_rules! sql_store_impl {
                 &self,
                 user_id: &str,
                 client_id: &str,
+                patient: &str,
             ) -> StoreResult<Option<Consent>> {
                 Ok(sqlx::query_as(sql::CONSENT)
                     .bind(user_id)
                     .bind(client_id)
+                    .bind(patient)
                     .fetch_optional(&self.pool)
                     .await?)
+            }
+
+            async fn deny_consent(
+                &self,
+                user_id: &str,
+                client_id: &str,
+                patient: &str,
+                now: i64,
+            ) -> StoreResult<()> {
+                sqlx::query(sql::DENY_CONSENT)
+                    .bind(user_id)
+                    .bind(client_id)
+                    .bind(patient)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
             }
 
             async fn upsert_consent(&self, c: &Consent) -> StoreResult<()> {
                 sqlx::query(sql::UPSERT_CONSENT)
                     .bind(&c.user_id)
                     .bind(&c.client_id)
+                    .bind(&c.patient)
                     .bind(&c.scope)
                     .bind(c.updated_at)
                     .bind(&c.categories)
@@ -270,21 +332,33 @@ macro_rules! sql_store_impl {
                 Ok(())
             }
 
+            async fn code(&self, code_hash: &str) -> StoreResult<Option<AuthorizationCode>> {
+                Ok(sqlx::query_as(sql::CODE_BY_HASH)
+                    .bind(code_hash)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
             async fn redeem_code(
                 &self,
                 code_hash: &str,
                 client_id: &str,
                 now: i64,
+                issued: &IssuedTokens,
             ) -> StoreResult<Redemption<AuthorizationCode>> {
+                let mut tx = self.pool.begin().await?;
                 let spent: Option<AuthorizationCode> = sqlx::query_as(sql::SPEND_CODE)
                     .bind(code_hash)
                     .bind(client_id)
                     .bind(now)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&mut *tx)
                     .await?;
                 if let Some(code) = spent {
+                    insert_issued(&mut tx, issued).await?;
+                    tx.commit().await?;
                     return Ok(Redemption::Fresh(code));
                 }
+                tx.rollback().await?;
                 let existing: Option<AuthorizationCode> = sqlx::query_as(sql::CODE_BY_HASH)
                     .bind(code_hash)
                     .fetch_optional(&self.pool)
@@ -322,16 +396,21 @@ macro_rules! sql_store_impl {
                 token_hash: &str,
                 client_id: &str,
                 now: i64,
+                issued: &IssuedTokens,
             ) -> StoreResult<Redemption<RefreshToken>> {
+                let mut tx = self.pool.begin().await?;
                 let spent: Option<RefreshToken> = sqlx::query_as(sql::SPEND_REFRESH)
                     .bind(token_hash)
                     .bind(client_id)
                     .bind(now)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&mut *tx)
                     .await?;
                 if let Some(token) = spent {
+                    insert_issued(&mut tx, issued).await?;
+                    tx.commit().await?;
                     return Ok(Redemption::Fresh(token));
                 }
+                tx.rollback().await?;
                 let existing: Option<RefreshToken> = sqlx::query_as(sql::REFRESH_BY_HASH)
                     .bind(token_hash)
                     .fetch_optional(&self.pool)
@@ -487,11 +566,13 @@ macro_rules! sql_store_impl {
             async fn spend_launch(
                 &self,
                 launch_hash: &str,
+                client_id: &str,
                 now: i64,
             ) -> StoreResult<Option<Launch>> {
                 Ok(sqlx::query_as(sql::SPEND_LAUNCH)
                     .bind(launch_hash)
                     .bind(now)
+                    .bind(client_id)
                     .fetch_optional(&self.pool)
                     .await?)
             }
@@ -525,6 +606,7 @@ macro_rules! sql_store_impl {
                     .bind(&c.system_scopes)
                     .bind(&c.registration_token_hash)
                     .bind(&c.metadata)
+                    .bind(&c.resource_server_for)
                     .execute(&self.pool)
                     .await?;
                 Ok(r.rows_affected() > 0)
@@ -646,18 +728,29 @@ macro_rules! sql_store_impl {
                 Ok(query.bind(limit).fetch_all(&self.pool).await?)
             }
 
-            async fn count_recent_audit_events(
+            async fn reserve_sign_in_attempt(
                 &self,
                 user_id: &str,
-                event: &str,
-                since: i64,
-            ) -> StoreResult<i64> {
-                Ok(sqlx::query_scalar(sql::COUNT_RECENT_AUDIT_EVENTS)
+                now: i64,
+                window: i64,
+                max_attempts: i64,
+            ) -> StoreResult<bool> {
+                let reserved: Option<i64> = sqlx::query_scalar(sql::RESERVE_SIGN_IN)
                     .bind(user_id)
-                    .bind(event)
-                    .bind(since)
-                    .fetch_one(&self.pool)
-                    .await?)
+                    .bind(now)
+                    .bind(now - window)
+                    .bind(max_attempts)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(reserved.is_some())
+            }
+
+            async fn clear_sign_in_attempts(&self, user_id: &str) -> StoreResult<()> {
+                sqlx::query(sql::CLEAR_SIGN_IN)
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
             }
 
             async fn insert_sign_in(

@@ -50,6 +50,17 @@ impl From<sqlx::Error> for StoreError {
             {
                 StoreError::Unavailable(e)
             }
+            // SQLite busy or locked (primary codes 5 and 6, with their extended codes): another
+            // writer held the database past the busy timeout. The request may be retried.
+            sqlx::Error::Database(db)
+                if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+                    && db
+                        .code()
+                        .and_then(|c| c.parse::<i64>().ok())
+                        .is_some_and(|c| matches!(c & 0xff, 5 | 6)) =>
+            {
+                StoreError::Unavailable(e)
+            }
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 StoreError::Conflict(db.message().to_owned())
             }
@@ -126,11 +137,27 @@ pub trait Store: Send + Sync + 'static {
         id: &str,
         now: i64,
     ) -> StoreResult<Option<PendingRequest>>;
+    /// Replaces the stored request (the patient a practitioner picked is kept in it).
+    async fn update_authorization_request(&self, id: &str, request: &str) -> StoreResult<()>;
     async fn delete_authorization_request(&self, id: &str) -> StoreResult<()>;
 
-    // Remembered consent, per user and client.
-    async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<Consent>>;
+    // Remembered consent, per user, client and patient in context ('' when none).
+    async fn consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        patient: &str,
+    ) -> StoreResult<Option<Consent>>;
+    /// Records an Allow (and forgets an earlier Deny).
     async fn upsert_consent(&self, consent: &Consent) -> StoreResult<()>;
+    /// Records that the user pressed Deny; the remembered choice is no longer pre-ticked.
+    async fn deny_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        patient: &str,
+        now: i64,
+    ) -> StoreResult<()>;
 
     // Grants, codes, refresh tokens, access token records.
     /// Records a new grant and the code that starts it, in one transaction.
@@ -142,20 +169,27 @@ pub trait Store: Send + Sync + 'static {
     async fn grant(&self, id: &str) -> StoreResult<Option<Grant>>;
     /// Marks the grant revoked; its refresh tokens and access tokens stop working with it.
     async fn revoke_grant(&self, id: &str, now: i64) -> StoreResult<()>;
+    /// Reads a code without spending it (to check a request before redeeming).
+    async fn code(&self, code_hash: &str) -> StoreResult<Option<AuthorizationCode>>;
+    /// Spends the code and writes the rows of the tokens it buys, in one transaction: when
+    /// anything fails, the code stays unspent and the client may retry.
     async fn redeem_code(
         &self,
         code_hash: &str,
         client_id: &str,
         now: i64,
+        issued: &IssuedTokens,
     ) -> StoreResult<Redemption<AuthorizationCode>>;
     async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
     /// Reads a refresh token without spending it (to check a request before redeeming).
     async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>>;
+    /// Spends the refresh token and writes the rows of the new tokens in one transaction.
     async fn redeem_refresh_token(
         &self,
         token_hash: &str,
         client_id: &str,
         now: i64,
+        issued: &IssuedTokens,
     ) -> StoreResult<Redemption<RefreshToken>>;
     async fn insert_access_token(&self, record: &AccessTokenRecord) -> StoreResult<()>;
     /// The grant of an access token that is recorded, unexpired, and whose grant is not
@@ -202,8 +236,14 @@ pub trait Store: Send + Sync + 'static {
 
     // EHR launch handles.
     async fn insert_launch(&self, launch: &Launch) -> StoreResult<()>;
-    /// Spends an unexpired, unused launch handle atomically; `None` if it cannot be used.
-    async fn spend_launch(&self, launch_hash: &str, now: i64) -> StoreResult<Option<Launch>>;
+    /// Spends an unexpired, unused launch handle atomically, if it is for `client_id` (or
+    /// for any app); `None` if it cannot be used, and then it stays unspent.
+    async fn spend_launch(
+        &self,
+        launch_hash: &str,
+        client_id: &str,
+        now: i64,
+    ) -> StoreResult<Option<Launch>>;
 
     // Backend-service access tokens (client_credentials).
     /// Records a backend token and then its audit event; an error from either means the token
@@ -239,13 +279,17 @@ pub trait Store: Send + Sync + 'static {
     /// The newest `limit` events, of one user when `user_id` is given, newest first.
     async fn audit_events(&self, user_id: Option<&str>, limit: i64)
     -> StoreResult<Vec<AuditEvent>>;
-    /// How many `event`s of the user happened after `since` (sign-in throttling).
-    async fn count_recent_audit_events(
+    /// Reserves one password check for the account, atomically across instances: false
+    /// when `max_attempts` were made within the last `window` seconds (the account pauses).
+    async fn reserve_sign_in_attempt(
         &self,
         user_id: &str,
-        event: &str,
-        since: i64,
-    ) -> StoreResult<i64>;
+        now: i64,
+        window: i64,
+        max_attempts: i64,
+    ) -> StoreResult<bool>;
+    /// A right password: the account's count starts again.
+    async fn clear_sign_in_attempts(&self, user_id: &str) -> StoreResult<()>;
     /// Deletes the events older than `before` (the retention period has passed).
     async fn purge_audit_events(&self, before: i64) -> StoreResult<u64>;
 }

@@ -161,6 +161,9 @@ pub struct Client {
     pub registration_token_hash: Option<String>,
     /// The registration metadata as accepted (JSON object).
     pub metadata: String,
+    /// The audiences (FHIR base URLs) this client serves as a resource server, which lets it
+    /// introspect tokens for them (JSON array; NULL: not a resource server). Operator-set.
+    pub resource_server_for: Option<String>,
 }
 
 impl Client {
@@ -183,6 +186,23 @@ impl Client {
 
     pub fn may_use_grant(&self, grant_type: &str) -> bool {
         self.grant_types().iter().any(|g| g == grant_type)
+    }
+
+    /// Was the client registered through `/register` (RFC 7591), by anyone, rather than by
+    /// the operator? Its redirect URIs are then not trusted before the user interacts.
+    pub fn is_dynamically_registered(&self) -> bool {
+        self.registration_token_hash.is_some()
+    }
+
+    /// Is this client a resource server the operator registered for `audience`?
+    pub fn serves_audience(&self, audience: &str) -> bool {
+        self.resource_server_for
+            .as_deref()
+            .and_then(|json| serde_json::from_str::<Vec<String>>(json).ok())
+            .is_some_and(|auds| {
+                auds.iter()
+                    .any(|a| a.trim_end_matches('/') == audience.trim_end_matches('/'))
+            })
     }
 
     /// The label ceiling of this client.
@@ -211,6 +231,9 @@ pub struct SigningKeyRow {
     pub private_pem: String,
     pub created_at: i64,
     pub retired_at: Option<i64>,
+    /// When the key starts signing. A rotated key is published first and signs only once
+    /// resource servers have had time to refetch the JWKS; a first key signs at once.
+    pub activates_at: i64,
 }
 
 impl fmt::Debug for SigningKeyRow {
@@ -221,6 +244,7 @@ impl fmt::Debug for SigningKeyRow {
             .field("private_pem", &"[redacted]")
             .field("created_at", &self.created_at)
             .field("retired_at", &self.retired_at)
+            .field("activates_at", &self.activates_at)
             .finish()
     }
 }
@@ -240,17 +264,35 @@ pub struct PendingRequest {
 pub struct Consent {
     pub user_id: String,
     pub client_id: String,
+    /// The patient in context when the user decided ('' when none): a decision for one
+    /// patient is never reused for another.
+    pub patient: String,
     /// The scopes the user allowed this client.
     pub scope: String,
     pub updated_at: i64,
     /// JSON array of the sensitivity category ids the user chose.
     pub categories: String,
+    /// The last time the user pressed Deny for this app and patient.
+    pub denied_at: Option<i64>,
 }
 
 impl Consent {
     pub fn category_ids(&self) -> Vec<String> {
         serde_json::from_str(&self.categories).unwrap_or_default()
     }
+
+    /// Was the last answer a Deny (after the last Allow)?
+    pub fn denied_since(&self) -> bool {
+        self.denied_at.is_some_and(|d| d >= self.updated_at)
+    }
+}
+
+/// The rows written together with the tokens of one token response: the access token's
+/// record and, when one is issued, the new refresh token.
+#[derive(Debug, Clone)]
+pub struct IssuedTokens {
+    pub access: AccessTokenRecord,
+    pub refresh: Option<RefreshToken>,
 }
 
 /// One authorization: what a user allowed a client, from the code it started to every

@@ -8,9 +8,9 @@ pub const USER_BY_ID: &str = "SELECT * FROM users WHERE id = $1";
 pub const LIST_USERS: &str = "SELECT * FROM users ORDER BY username";
 pub const DELETE_USER: &str = "DELETE FROM users WHERE username = $1";
 
-pub const INSERT_CLIENT: &str = "INSERT INTO clients (client_id, name, redirect_uris, secret_hash, token_endpoint_auth_method, id_token_signed_response_alg, created_at, max_confidentiality, allowed_sensitivity, ehr_launcher, jwks, jwks_uri, grant_types, system_scopes, registration_token_hash, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+pub const INSERT_CLIENT: &str = "INSERT INTO clients (client_id, name, redirect_uris, secret_hash, token_endpoint_auth_method, id_token_signed_response_alg, created_at, max_confidentiality, allowed_sensitivity, ehr_launcher, jwks, jwks_uri, grant_types, system_scopes, registration_token_hash, metadata, resource_server_for) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
 /// Replaces everything but the id and creation time (RFC 7592 PUT, secret rotation).
-pub const UPDATE_CLIENT: &str = "UPDATE clients SET name = $2, redirect_uris = $3, secret_hash = $4, token_endpoint_auth_method = $5, id_token_signed_response_alg = $6, max_confidentiality = $7, allowed_sensitivity = $8, ehr_launcher = $9, jwks = $10, jwks_uri = $11, grant_types = $12, system_scopes = $13, registration_token_hash = $14, metadata = $15 WHERE client_id = $1";
+pub const UPDATE_CLIENT: &str = "UPDATE clients SET name = $2, redirect_uris = $3, secret_hash = $4, token_endpoint_auth_method = $5, id_token_signed_response_alg = $6, max_confidentiality = $7, allowed_sensitivity = $8, ehr_launcher = $9, jwks = $10, jwks_uri = $11, grant_types = $12, system_scopes = $13, registration_token_hash = $14, metadata = $15, resource_server_for = $16 WHERE client_id = $1";
 pub const CLIENT_BY_ID: &str = "SELECT * FROM clients WHERE client_id = $1";
 pub const LIST_CLIENTS: &str = "SELECT * FROM clients ORDER BY created_at, client_id";
 pub const DELETE_CLIENT: &str = "DELETE FROM clients WHERE client_id = $1";
@@ -18,8 +18,8 @@ pub const DELETE_CLIENT: &str = "DELETE FROM clients WHERE client_id = $1";
 pub const SIGNING_KEYS: &str = "SELECT * FROM signing_keys ORDER BY created_at, kid";
 pub const RETIRE_ACTIVE_KEYS: &str =
     "UPDATE signing_keys SET retired_at = $2 WHERE alg = $1 AND retired_at IS NULL";
-pub const INSERT_KEY: &str = "INSERT INTO signing_keys (kid, alg, private_pem, created_at, retired_at) VALUES ($1, $2, $3, $4, NULL)";
-pub const INSERT_FIRST_KEY: &str = "INSERT INTO signing_keys (kid, alg, private_pem, created_at, retired_at) VALUES ($1, $2, $3, $4, NULL) ON CONFLICT DO NOTHING";
+pub const INSERT_KEY: &str = "INSERT INTO signing_keys (kid, alg, private_pem, created_at, retired_at, activates_at) VALUES ($1, $2, $3, $4, NULL, $5)";
+pub const INSERT_FIRST_KEY: &str = "INSERT INTO signing_keys (kid, alg, private_pem, created_at, retired_at, activates_at) VALUES ($1, $2, $3, $4, NULL, $5) ON CONFLICT DO NOTHING";
 pub const DELETE_RETIRED_KEYS: &str =
     "DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < $1";
 
@@ -27,9 +27,13 @@ pub const INSERT_REQUEST: &str = "INSERT INTO authorization_requests (id, client
 pub const REQUEST_BY_ID: &str =
     "SELECT * FROM authorization_requests WHERE id = $1 AND expires_at > $2";
 pub const DELETE_REQUEST: &str = "DELETE FROM authorization_requests WHERE id = $1";
+pub const UPDATE_REQUEST: &str = "UPDATE authorization_requests SET request = $2 WHERE id = $1";
 
-pub const CONSENT: &str = "SELECT * FROM consents WHERE user_id = $1 AND client_id = $2";
-pub const UPSERT_CONSENT: &str = "INSERT INTO consents (user_id, client_id, scope, updated_at, categories) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, updated_at = excluded.updated_at, categories = excluded.categories";
+pub const CONSENT: &str =
+    "SELECT * FROM consents WHERE user_id = $1 AND client_id = $2 AND patient = $3";
+pub const UPSERT_CONSENT: &str = "INSERT INTO consents (user_id, client_id, patient, scope, updated_at, categories, denied_at) VALUES ($1, $2, $3, $4, $5, $6, NULL) ON CONFLICT (user_id, client_id, patient) DO UPDATE SET scope = excluded.scope, updated_at = excluded.updated_at, categories = excluded.categories, denied_at = NULL";
+pub const DENY_CONSENT: &str =
+    "UPDATE consents SET denied_at = $4 WHERE user_id = $1 AND client_id = $2 AND patient = $3";
 pub const DELETE_CONSENT: &str = "DELETE FROM consents WHERE user_id = $1 AND client_id = $2";
 pub const NARROW_CONSENT: &str =
     "UPDATE consents SET categories = $3, updated_at = $4 WHERE user_id = $1 AND client_id = $2";
@@ -75,7 +79,8 @@ pub const COUNT_PATIENTS: &str = "SELECT COUNT(*) FROM patients";
 
 pub const INSERT_LAUNCH: &str = "INSERT INTO launches (launch_hash, issued_to, client_id, patient, encounter, user_id, fhir_context, need_patient_banner, intent, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL)";
 /// The single atomic step that spends a launch handle.
-pub const SPEND_LAUNCH: &str = "UPDATE launches SET used_at = $2 WHERE launch_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING *";
+/// A handle named for one app is spent only by that app: another client's attempt leaves it.
+pub const SPEND_LAUNCH: &str = "UPDATE launches SET used_at = $2 WHERE launch_hash = $1 AND used_at IS NULL AND expires_at > $2 AND (client_id IS NULL OR client_id = $3) RETURNING *";
 pub const PURGE_LAUNCHES: &str = "DELETE FROM launches WHERE expires_at <= $1";
 pub const ACTIVE_ACCESS_GRANT: &str = "SELECT g.* FROM grants g JOIN access_tokens a ON a.grant_id = g.id WHERE a.jti = $1 AND a.expires_at > $2 AND g.revoked_at IS NULL";
 pub const RECORD_JTI: &str = "INSERT INTO assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
@@ -98,10 +103,15 @@ pub const INSERT_AUDIT_EVENT: &str = "INSERT INTO audit_events (at, event, user_
 pub const AUDIT_EVENTS: &str = "SELECT at, event, user_id, client_id, grant_id, detail FROM audit_events ORDER BY id DESC LIMIT $1";
 pub const AUDIT_EVENTS_OF_USER: &str = "SELECT at, event, user_id, client_id, grant_id, detail FROM audit_events WHERE user_id = $1 ORDER BY id DESC LIMIT $2";
 pub const PURGE_AUDIT_EVENTS: &str = "DELETE FROM audit_events WHERE at < $1";
-pub const COUNT_RECENT_AUDIT_EVENTS: &str =
-    "SELECT COUNT(*) FROM audit_events WHERE user_id = $1 AND event = $2 AND at > $3";
 pub const INSERT_SIGN_IN: &str = "INSERT INTO sign_ins (id, user_id, created_at, expires_at, ended_at) VALUES ($1, $2, $3, $4, NULL)";
 pub const END_SIGN_IN: &str =
     "UPDATE sign_ins SET ended_at = $2 WHERE id = $1 AND ended_at IS NULL";
 pub const SIGN_IN_ACTIVE: &str =
     "SELECT COUNT(*) FROM sign_ins WHERE id = $1 AND ended_at IS NULL AND expires_at > $2";
+
+/// Reserves one password check for the account: a new window when the last one has passed,
+/// else one more attempt while fewer than `$4` were made. No row comes back when the account
+/// is paused. One statement, so parallel attempts cannot overshoot (SQLite serializes
+/// writers; PostgreSQL re-checks the WHERE under the row lock).
+pub const RESERVE_SIGN_IN: &str = "INSERT INTO sign_in_guard (user_id, window_start, attempts) VALUES ($1, $2, 1) ON CONFLICT (user_id) DO UPDATE SET window_start = CASE WHEN sign_in_guard.window_start <= $3 THEN excluded.window_start ELSE sign_in_guard.window_start END, attempts = CASE WHEN sign_in_guard.window_start <= $3 THEN 1 ELSE sign_in_guard.attempts + 1 END WHERE sign_in_guard.window_start <= $3 OR sign_in_guard.attempts < $4 RETURNING attempts";
+pub const CLEAR_SIGN_IN: &str = "DELETE FROM sign_in_guard WHERE user_id = $1";

@@ -31,7 +31,9 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5))
+            // A writer waits for another as long as a request waits for a connection; past
+            // that, SQLITE_BUSY becomes 503 temporarily_unavailable (StoreError::Unavailable).
+            .busy_timeout(acquire_timeout)
             .foreign_keys(true);
         if let Some(parent) = options.get_filename().parent()
             && !parent.as_os_str().is_empty()

@@ -22,7 +22,9 @@ pub struct AccessTokenClaims {
     pub exp: i64,
     pub jti: String,
     pub scope: String,
-    pub auth_time: i64,
+    /// When the user signed in; absent from backend-service tokens, where no one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
     #[serde(rename = "fhirUser", skip_serializing_if = "Option::is_none")]
     pub fhir_user: Option<String>,
     /// The patient's label choice, enforced by resource servers (PRODUCT.md).
@@ -62,14 +64,15 @@ pub struct IdTokenClaims {
 /// RFC 9068 §2.1: the `typ` header of a JWT access token.
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 
-/// Signs `claims` with the active key for `alg`, `kid` and `typ` in the header.
+/// Signs `claims` with the key active for `alg` at `now`, `kid` and `typ` in the header.
 pub fn sign<T: Serialize>(
     ring: &KeyRing,
     alg: Alg,
     typ: &str,
     claims: &T,
+    now: i64,
 ) -> Result<String, TokenError> {
-    let key = ring.active(alg)?;
+    let key = ring.active(alg, now)?;
     let mut header = JwsHeader::new();
     header.set_token_type(typ);
     header.set_key_id(&key.kid);
@@ -158,7 +161,7 @@ mod tests {
             exp,
             jti: "j1".into(),
             scope: "openid".into(),
-            auth_time: 90,
+            auth_time: Some(90),
             fhir_user: Some("Patient/1".into()),
             security: None,
             patient: None,
@@ -169,7 +172,7 @@ mod tests {
     #[test]
     fn access_token_round_trip_and_checks() {
         let ring = ring();
-        let token = sign(&ring, Alg::Rs256, ACCESS_TOKEN_TYPE, &claims(200)).unwrap();
+        let token = sign(&ring, Alg::Rs256, ACCESS_TOKEN_TYPE, &claims(200), 100).unwrap();
         let back = verify_access_token(&ring, &token, "https://as.example", 150).unwrap();
         assert_eq!(back.sub, "u1");
         assert_eq!(back.fhir_user.as_deref(), Some("Patient/1"));
@@ -181,7 +184,7 @@ mod tests {
             verify_access_token(&ring, &token, "https://other", 150).is_err(),
             "issuer"
         );
-        let id_typed = sign(&ring, Alg::Rs256, "JWT", &claims(200)).unwrap();
+        let id_typed = sign(&ring, Alg::Rs256, "JWT", &claims(200), 100).unwrap();
         assert!(
             verify_access_token(&ring, &id_typed, "https://as.example", 150).is_err(),
             "typ"
@@ -196,11 +199,11 @@ mod tests {
     #[test]
     fn header_carries_kid_and_typ() {
         let ring = ring();
-        let token = sign(&ring, Alg::Es256, ACCESS_TOKEN_TYPE, &claims(200)).unwrap();
+        let token = sign(&ring, Alg::Es256, ACCESS_TOKEN_TYPE, &claims(200), 100).unwrap();
         let header = jwt::decode_header(&token).unwrap();
         assert_eq!(
             header.claim("kid").unwrap(),
-            ring.active(Alg::Es256).unwrap().kid.as_str()
+            ring.active(Alg::Es256, 100).unwrap().kid.as_str()
         );
         assert_eq!(header.claim("typ").unwrap(), "at+jwt");
         assert_eq!(header.claim("alg").unwrap(), "ES256");

@@ -62,6 +62,8 @@ pub struct Peeked {
     pub kid: Option<String>,
     pub iss: Option<String>,
     pub sub: Option<String>,
+    /// Every claim, unverified: checked before the key set is fetched, and again after.
+    pub claims: Value,
 }
 
 pub fn peek(assertion: &str) -> Result<Peeked, TokenError> {
@@ -89,6 +91,7 @@ pub fn peek(assertion: &str) -> Result<Peeked, TokenError> {
         kid,
         iss: claims["iss"].as_str().map(str::to_owned),
         sub: claims["sub"].as_str().map(str::to_owned),
+        claims,
     })
 }
 

@@ -81,6 +81,8 @@ pub struct SigningKey {
     pub alg: Alg,
     pub created_at: i64,
     pub retired_at: Option<i64>,
+    /// When it starts signing (a rotated key is published before).
+    pub activates_at: i64,
     signer: Box<dyn JwsSigner>,
     verifier: Box<dyn JwsVerifier>,
     public_jwk: Jwk,
@@ -129,6 +131,7 @@ impl SigningKey {
             alg,
             created_at: row.created_at,
             retired_at: row.retired_at,
+            activates_at: row.activates_at,
             signer,
             verifier,
             public_jwk,
@@ -156,6 +159,7 @@ pub fn generate_key(alg: Alg, now: i64) -> Result<SigningKeyRow, TokenError> {
         private_pem,
         created_at: now,
         retired_at: None,
+        activates_at: now,
     })
 }
 
@@ -214,11 +218,14 @@ impl KeyRing {
         Ok(ring)
     }
 
-    /// The key that signs new tokens with `alg`.
-    pub fn active(&self, alg: Alg) -> Result<&SigningKey, TokenError> {
+    /// The key that signs new tokens with `alg` at `now`: the newest one that has
+    /// activated and not yet retired. A rotated key is published before it activates, and
+    /// the key it replaces signs until then.
+    pub fn active(&self, alg: Alg, now: i64) -> Result<&SigningKey, TokenError> {
         self.keys
             .iter()
-            .find(|k| k.alg == alg && k.retired_at.is_none())
+            .filter(|k| k.alg == alg)
+            .find(|k| k.activates_at <= now && k.retired_at.is_none_or(|r| r > now))
             .ok_or(TokenError::NoKey(alg.name()))
     }
 
@@ -329,8 +336,8 @@ mod tests {
         let rows = vec![old.clone(), new.clone(), rsa.clone()];
 
         let ring = KeyRing::from_rows(&rows, 1_100, 300).unwrap();
-        assert_eq!(ring.active(Alg::Es256).unwrap().kid, new.kid);
-        assert_eq!(ring.active(Alg::Rs256).unwrap().kid, rsa.kid);
+        assert_eq!(ring.active(Alg::Es256, 1_100).unwrap().kid, new.kid);
+        assert_eq!(ring.active(Alg::Rs256, 1_100).unwrap().kid, rsa.kid);
         assert!(ring.by_kid(&old.kid).is_some());
         let jwks = ring.jwks();
         assert_eq!(jwks["keys"].as_array().unwrap().len(), 3);
@@ -341,5 +348,22 @@ mod tests {
 
         let later = KeyRing::from_rows(&rows, 1_400, 300).unwrap();
         assert!(later.by_kid(&old.kid).is_none());
+    }
+
+    #[test]
+    fn a_rotated_key_is_published_first_and_signs_only_from_its_activation() {
+        let old = SigningKeyRow {
+            retired_at: Some(2_000),
+            ..generate_key(Alg::Rs256, 0).unwrap()
+        };
+        let new = SigningKeyRow {
+            activates_at: 2_000,
+            ..generate_key(Alg::Rs256, 1_850).unwrap()
+        };
+        let ring = KeyRing::from_rows(&[old.clone(), new.clone()], 1_900, 300).unwrap();
+        assert!(ring.by_kid(&new.kid).is_some(), "published at once");
+        assert_eq!(ring.active(Alg::Rs256, 1_900).unwrap().kid, old.kid);
+        assert_eq!(ring.active(Alg::Rs256, 1_999).unwrap().kid, old.kid);
+        assert_eq!(ring.active(Alg::Rs256, 2_000).unwrap().kid, new.kid);
     }
 }

@@ -168,7 +168,12 @@ impl TestServer {
     }
 }
 
+/// Registers a client with `REDIRECT_URI`. A confidential one also stands for a resource
+/// server of every audience (the FHIR bases and the issuer), so that it may introspect any
+/// token (RFC 7662 §4 otherwise answers only a token's own client).
 pub async fn register(services: &Services, name: &str, confidential: bool) -> Registered {
+    let mut audiences = services.config.fhir_base_urls.clone();
+    audiences.push(services.config.issuer.clone());
     clients::register(
         services.store.as_ref(),
         NewClient {
@@ -180,6 +185,7 @@ pub async fn register(services: &Services, name: &str, confidential: bool) -> Re
             max_confidentiality: None,
             allowed_sensitivity: None,
             ehr_launcher: false,
+            resource_server_for: if confidential { audiences } else { Vec::new() },
             ..Default::default()
         },
         services.now(),

@@ -1,7 +1,10 @@
-//! RFC 6749 §4.1.3 with RFC 7636 §4.5-4.6: a code for tokens.
+//! RFC 6749 §4.1.3 with RFC 7636 §4.5-4.6: a code for tokens. Everything that can fail is
+//! checked before the code is spent (a client bug does not burn a good code), and the code is
+//! spent in the same transaction that records the tokens it buys (a failed write leaves it
+//! unspent, so the client's retry is not taken for a replay).
 
 use super::TokenRequest;
-use super::issue::{TokenResponse, grant_scope, issue_tokens};
+use super::issue::{TokenResponse, grant_scope, mint_tokens};
 use crate::flow::audit::{self, Event, Kind};
 use crate::flow::error::OAuthError;
 use crate::secrets;
@@ -13,8 +16,6 @@ pub async fn exchange(
     client: &Client,
     request: &TokenRequest<'_>,
 ) -> Result<TokenResponse, OAuthError> {
-    // Malformed requests are refused before the code is touched, so a client bug does not
-    // burn a good code.
     let code = request
         .param("code")
         .ok_or(OAuthError::invalid_request("code is required"))?;
@@ -33,44 +34,25 @@ pub async fn exchange(
     }
 
     let now = services.now();
-    let code = match services
-        .store
-        .redeem_code(&secrets::hash_secret(code), &client.client_id, now)
-        .await?
-    {
-        Redemption::Fresh(code) => code,
-        Redemption::Reused { grant_id } => {
-            // RFC 6749 §4.1.2: a code used twice revokes what it produced.
-            services.store.revoke_grant(&grant_id, now).await?;
-            let user_id = services
-                .store
-                .grant(&grant_id)
-                .await?
-                .map(|g| g.user_id)
-                .unwrap_or_default();
-            audit::record(
-                services,
-                Event::new(Kind::CodeReused)
-                    .user(&user_id)
-                    .client(&client.client_id)
-                    .grant(&grant_id),
-            )
-            .await;
-            return Err(OAuthError::invalid_grant("the code was already used"));
-        }
-        Redemption::OtherClient | Redemption::Unknown => {
-            return Err(OAuthError::invalid_grant("the code is invalid"));
-        }
+    let code_hash = secrets::hash_secret(code);
+    let Some(stored) = services.store.code(&code_hash).await? else {
+        return Err(OAuthError::invalid_grant("the code is invalid"));
     };
-    if code.expires_at <= now {
+    if stored.consumed_at.is_some() {
+        return Err(replayed(services, client, &stored.grant_id, now).await?);
+    }
+    if stored.client_id != client.client_id {
+        return Err(OAuthError::invalid_grant("the code is invalid"));
+    }
+    if stored.expires_at <= now {
         return Err(OAuthError::invalid_grant("the code has expired"));
     }
-    if code.redirect_uri != redirect_uri {
+    if stored.redirect_uri != redirect_uri {
         return Err(OAuthError::invalid_grant(
             "redirect_uri differs from the authorization request",
         ));
     }
-    if !secrets::pkce_s256_matches(verifier, &code.code_challenge) {
+    if !secrets::pkce_s256_matches(verifier, &stored.code_challenge) {
         return Err(OAuthError::invalid_grant(
             "code_verifier does not match the code_challenge",
         ));
@@ -80,12 +62,27 @@ pub async fn exchange(
     // first still succeeds (exactly one does), and the replay has already ended its tokens.
     let grant = services
         .store
-        .grant(&code.grant_id)
+        .grant(&stored.grant_id)
         .await?
         .filter(|g| g.revoked_at.is_none_or(|revoked| revoked >= now))
         .ok_or(OAuthError::invalid_grant("the authorization was revoked"))?;
     let scope = grant_scope(&grant)?;
-    let response = issue_tokens(services, client, &grant, &scope, code.nonce.as_deref()).await?;
+    let (response, issued) =
+        mint_tokens(services, client, &grant, &scope, stored.nonce.as_deref()).await?;
+    match services
+        .store
+        .redeem_code(&code_hash, &client.client_id, now, &issued)
+        .await?
+    {
+        Redemption::Fresh(_) => {}
+        // Spent by a concurrent request between the check and now: a replay.
+        Redemption::Reused { grant_id } => {
+            return Err(replayed(services, client, &grant_id, now).await?);
+        }
+        Redemption::OtherClient | Redemption::Unknown => {
+            return Err(OAuthError::invalid_grant("the code is invalid"));
+        }
+    }
     audit::record(
         services,
         Event::new(Kind::TokensIssued)
@@ -96,4 +93,29 @@ pub async fn exchange(
     )
     .await;
     Ok(response)
+}
+
+/// RFC 6749 §4.1.2: a code used twice revokes what it produced.
+async fn replayed(
+    services: &Services,
+    client: &Client,
+    grant_id: &str,
+    now: i64,
+) -> Result<OAuthError, OAuthError> {
+    services.store.revoke_grant(grant_id, now).await?;
+    let user_id = services
+        .store
+        .grant(grant_id)
+        .await?
+        .map(|g| g.user_id)
+        .unwrap_or_default();
+    audit::record(
+        services,
+        Event::new(Kind::CodeReused)
+            .user(&user_id)
+            .client(&client.client_id)
+            .grant(grant_id),
+    )
+    .await;
+    Ok(OAuthError::invalid_grant("the code was already used"))
 }

@@ -83,7 +83,9 @@ pub async fn exchange(
         }
     }
     let audience = match request.param("aud").or_else(|| request.param("resource")) {
-        Some(aud) if services.config.is_fhir_base(aud) => aud.to_owned(),
+        Some(aud) if services.config.is_fhir_base(aud) => {
+            services.config.fhir_base(aud).unwrap_or(aud).to_owned()
+        }
         Some(_) => {
             return Err(OAuthError::new(
                 ErrorCode::InvalidRequest,
@@ -103,7 +105,7 @@ pub async fn exchange(
         exp: now + ttl,
         jti: secrets::random_id(),
         scope: asked.to_string(),
-        auth_time: now,
+        auth_time: None,
         fhir_user: None,
         security: Some(backend_security(client)),
         patient: None,
@@ -114,6 +116,7 @@ pub async fn exchange(
         Alg::Rs256,
         ACCESS_TOKEN_TYPE,
         &claims,
+        now,
     )?;
     services
         .store

@@ -8,7 +8,7 @@ use crate::flow::error::{ErrorCode, OAuthError};
 use crate::scope::{self, ScopeSet};
 use crate::secrets;
 use crate::services::Services;
-use crate::store::{AccessTokenRecord, Client, Grant, RefreshToken, StoreError};
+use crate::store::{AccessTokenRecord, Client, Grant, IssuedTokens, RefreshToken, StoreError};
 use crate::tokens::claims::{ACCESS_TOKEN_TYPE, sign};
 use crate::tokens::{AccessTokenClaims, Alg, IdTokenClaims};
 
@@ -55,16 +55,18 @@ pub fn grant_scope(grant: &Grant) -> Result<ScopeSet, OAuthError> {
     })
 }
 
-/// Issues tokens for `scope` (the grant's scope or a subset of it). A refresh token is
-/// issued when the grant includes `offline_access` or `online_access`; on refresh it replaces
-/// the spent one.
-pub async fn issue_tokens(
+/// Mints tokens for `scope` (the grant's scope or a subset of it) and returns them with the
+/// rows to record; the caller writes those rows in the transaction that spends the code or
+/// refresh token. A refresh token is issued when the grant includes `offline_access` or
+/// `online_access` and the client may use the refresh grant; on refresh it replaces the
+/// spent one.
+pub async fn mint_tokens(
     services: &Services,
     client: &Client,
     grant: &Grant,
     scope: &ScopeSet,
     nonce: Option<&str>,
-) -> Result<TokenResponse, OAuthError> {
+) -> Result<(TokenResponse, IssuedTokens), OAuthError> {
     let config = &services.config;
     let user = services
         .store
@@ -88,21 +90,18 @@ pub async fn issue_tokens(
         exp: now + config.access_token_ttl,
         jti: secrets::random_id(),
         scope: scope.to_string(),
-        auth_time: grant.auth_time,
+        auth_time: Some(grant.auth_time),
         fhir_user: fhir_user.clone(),
         security: security.clone(),
         patient: grant.patient.clone(),
         encounter: grant.encounter.clone(),
     };
-    let access_token = sign(&ring, Alg::Rs256, ACCESS_TOKEN_TYPE, &access_claims)?;
-    services
-        .store
-        .insert_access_token(&AccessTokenRecord {
-            jti: access_claims.jti.clone(),
-            grant_id: grant.id.clone(),
-            expires_at: access_claims.exp,
-        })
-        .await?;
+    let access_token = sign(&ring, Alg::Rs256, ACCESS_TOKEN_TYPE, &access_claims, now)?;
+    let access = AccessTokenRecord {
+        jti: access_claims.jti.clone(),
+        grant_id: grant.id.clone(),
+        expires_at: access_claims.exp,
+    };
 
     let id_token = if scope.contains(scope::OPENID) {
         let id_token_alg = Alg::parse(&client.id_token_signed_response_alg).unwrap_or(Alg::Rs256);
@@ -123,30 +122,28 @@ pub async fn issue_tokens(
             fhir_user,
             security,
         };
-        Some(sign(&ring, id_token_alg, "JWT", &claims)?)
+        Some(sign(&ring, id_token_alg, "JWT", &claims, now)?)
     } else {
         None
     };
 
-    let refresh_token = if scope_of_grant_allows_refresh(grant) {
-        let token = secrets::random_token();
-        services
-            .store
-            .insert_refresh_token(&RefreshToken {
+    let (refresh_token, refresh_row) =
+        if scope_of_grant_allows_refresh(grant) && client.may_use_grant("refresh_token") {
+            let token = secrets::random_token();
+            let row = RefreshToken {
                 token_hash: secrets::hash_secret(&token),
                 grant_id: grant.id.clone(),
                 client_id: client.client_id.clone(),
                 expires_at: now + config.refresh_token_ttl,
                 created_at: now,
                 used_at: None,
-            })
-            .await?;
-        Some(token)
-    } else {
-        None
-    };
+            };
+            (Some(token), Some(row))
+        } else {
+            (None, None)
+        };
 
-    Ok(TokenResponse {
+    let response = TokenResponse {
         access_token,
         token_type: "Bearer",
         expires_in: config.access_token_ttl,
@@ -162,7 +159,12 @@ pub async fn issue_tokens(
         smart_style_url: grant
             .need_patient_banner
             .map(|_| config.smart_style_url.clone()),
-    })
+    };
+    let issued = IssuedTokens {
+        access,
+        refresh: refresh_row,
+    };
+    Ok((response, issued))
 }
 
 fn has_scope(grant: &Grant, wanted: &str) -> bool {

@@ -9,50 +9,68 @@ pub use issue::{TokenResponse, refresh_allowed_now};
 
 use crate::flow::client_auth::{self, Credentials};
 use crate::flow::error::{ErrorCode, OAuthError};
+use crate::flow::params::Params;
 use crate::services::Services;
+use crate::store::Client;
 
-/// A token request as the HTTP layer hands it over: the form, de-duplicated, and the
-/// `Authorization` header.
+/// The grant types the token endpoint supports (discovery lists the same).
+pub const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
+
+/// A token request as the HTTP layer hands it over: the form and the `Authorization` header.
 pub struct TokenRequest<'a> {
-    pub form: &'a [(String, String)],
+    pub form: &'a Params,
     pub authorization: Option<&'a str>,
 }
 
 impl TokenRequest<'_> {
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.form
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
+        self.form.get(name)
     }
 }
 
-pub async fn exchange(
-    services: &Services,
-    request: &TokenRequest<'_>,
-) -> Result<TokenResponse, OAuthError> {
-    // RFC 6749 §3.2: parameters must not be repeated.
-    for (i, (name, _)) in request.form.iter().enumerate() {
-        if request.form[..i].iter().any(|(k, _)| k == name) {
-            return Err(OAuthError::invalid_request("a parameter is repeated"));
-        }
+/// The outcome of a token request, and the client it turned out to be from (when known), so
+/// that the HTTP layer can answer a public browser client's CORS request, errors included.
+pub struct Exchange {
+    pub result: Result<TokenResponse, OAuthError>,
+    pub client: Option<Client>,
+}
+
+pub async fn exchange(services: &Services, request: &TokenRequest<'_>) -> Exchange {
+    // RFC 6749 §3.2: parameters must not be repeated. Checked in one pass, on a bounded form.
+    if request.form.too_many() {
+        return refused(OAuthError::invalid_request(
+            "the request has too many parameters (at most 64)",
+        ));
     }
-    let credentials: Credentials = client_auth::extract_all(
+    if request.form.repeated().is_some() {
+        return refused(OAuthError::invalid_request("a parameter is repeated"));
+    }
+    let credentials = match client_auth::extract_all(
         request.authorization,
         request.param("client_id"),
         request.param("client_secret"),
         request.param("client_assertion_type"),
         request.param("client_assertion"),
-    )?;
+    ) {
+        Ok(credentials) => credentials,
+        Err(e) => return refused(e),
+    };
     let used_basic = credentials.used_basic();
+    let mut client = None;
     let result = async {
         let grant_type = request
             .param("grant_type")
             .ok_or(OAuthError::invalid_request("grant_type is required"))?;
-        let client = client_auth::authenticate(services, &credentials).await?;
-        let supported = ["authorization_code", "refresh_token", "client_credentials"];
-        if !supported.contains(&grant_type) {
+        let authenticated = match (&credentials, grant_type) {
+            // SMART 2.2: a public app need not authenticate on refresh (client-js sends no
+            // client_id then); the refresh token names its client.
+            (Credentials::Missing, "refresh_token") => {
+                refresh_token::public_client_of(services, request).await?
+            }
+            _ => client_auth::authenticate(services, &credentials).await?,
+        };
+        let client = client.insert(authenticated);
+        if !GRANT_TYPES.contains(&grant_type) {
             return Err(OAuthError::new(
                 ErrorCode::UnsupportedGrantType,
                 "supported grant types: authorization_code, refresh_token, client_credentials",
@@ -65,14 +83,24 @@ pub async fn exchange(
             ));
         }
         match grant_type {
-            "authorization_code" => authorization_code::exchange(services, &client, request).await,
-            "refresh_token" => refresh_token::exchange(services, &client, request).await,
-            _ => client_credentials::exchange(services, &client, request).await,
+            "authorization_code" => authorization_code::exchange(services, client, request).await,
+            "refresh_token" => refresh_token::exchange(services, client, request).await,
+            _ => client_credentials::exchange(services, client, request).await,
         }
     }
     .await;
-    result.map_err(|e| OAuthError {
-        used_basic_auth: used_basic,
-        ..e
-    })
+    Exchange {
+        result: result.map_err(|e| OAuthError {
+            used_basic_auth: used_basic,
+            ..e
+        }),
+        client,
+    }
+}
+
+fn refused(error: OAuthError) -> Exchange {
+    Exchange {
+        result: Err(error),
+        client: None,
+    }
 }
