@@ -191,3 +191,39 @@ async fn a_practitioner_picks_a_patient_and_shares_only_lab_results_in_chromium(
         "launch/patient openid patient/Patient.rs patient/Observation.rs?category=http://terminology.hl7.org/CodeSystem/observation-category|laboratory"
     );
 }
+
+/// Issue 9 item 19: Enter on a focused checkbox submitted the consent form as Allow
+/// (Chromium's implicit submission clicks the form's first enabled submit button).
+#[tokio::test]
+async fn pressing_enter_on_a_consent_checkbox_never_grants_in_chromium() {
+    let Some(dir) = tools_or_skip() else { return };
+    let server = TestServer::start().await;
+    let id = server.public_client.client_id.clone();
+    let (url, _) = authorize_url(&server, &id, "openid profile", &[]);
+    let args = [
+        "--press-enter-on",
+        "Mental health",
+        "--tick",
+        "Mental health",
+    ];
+    let mut argv = vec![url, REDIRECT_URI.into(), "alice".into(), PASSWORD.into()];
+    argv.extend(args.iter().map(|s| s.to_string()));
+    let result = run_script(&dir, argv).await;
+    assert_eq!(result["enter"]["leaked"], false, "{result}");
+    assert!(
+        result["enter"]["alert"]
+            .as_str()
+            .unwrap()
+            .contains("choose Allow or Deny"),
+        "{result}"
+    );
+    assert!(
+        result["enter"]["url"]
+            .as_str()
+            .unwrap()
+            .contains("/consent")
+    );
+    assert_eq!(result["checked"], 2, "the scopes stay as they were");
+    // Allow, pressed afterwards, still works.
+    assert!(query_param(result["redirect"].as_str().unwrap(), "code").is_some());
+}

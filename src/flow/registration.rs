@@ -214,6 +214,12 @@ fn validate(body: &Value, allow_private_jwks_uri: bool) -> Result<Validated, Reg
     Ok((m, method, grant_types, stored))
 }
 
+/// Checks registration metadata as `POST /register` does, without storing anything (the
+/// fuzz target `registration_metadata` drives it with arbitrary JSON).
+pub fn check_metadata(body: &Value, allow_private_jwks_uri: bool) -> Result<(), RegistrationError> {
+    validate(body, allow_private_jwks_uri).map(|_| ())
+}
+
 fn client_uri(services: &Services, client_id: &str) -> String {
     services.config.endpoint(&format!("/register/{client_id}"))
 }

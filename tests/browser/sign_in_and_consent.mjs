@@ -1,7 +1,7 @@
 // Walks Clearance's sign-in and consent pages in headless Chromium, finding every element by
 // its accessible name (PRODUCT.md "The browser UI"). Called by tests/browser.rs with:
 //   node sign_in_and_consent.mjs <authorize-url> <redirect-uri-prefix> <username> <password>
-//        [--patient NAME] [--tick LABEL | --untick LABEL]...
+//        [--patient NAME] [--press-enter-on LABEL] [--tick LABEL | --untick LABEL]...
 // Prints one JSON line: {"redirect": "<the URL the browser was sent back to>", ...}.
 import { chromium } from 'playwright-core';
 
@@ -31,6 +31,24 @@ try {
   }
 
   await page.getByRole('button', { name: 'Allow' }).waitFor();
+  const enterAt = changes.indexOf('--press-enter-on');
+  if (enterAt >= 0) {
+    // Enter in a focused checkbox submits the form through its first submit button (HTML
+    // implicit submission). It must never grant: record whether the browser left for the
+    // client, and what the page says afterwards.
+    const label = changes[enterAt + 1];
+    changes.splice(enterAt, 2);
+    let leaked = false;
+    const watch = request => { if (request.url().startsWith(redirectPrefix)) leaked = true; };
+    page.on('request', watch);
+    await page.getByRole('checkbox', { name: label, exact: true }).focus();
+    const navigated = page.waitForEvent('framenavigated');
+    await page.keyboard.press('Enter');
+    await navigated;
+    await page.getByRole('alert').waitFor();
+    result.enter = { leaked, alert: await page.getByRole('alert').innerText(), url: page.url() };
+    page.off('request', watch);
+  }
   result.heading = await page.getByRole('heading', { level: 1 }).innerText();
   result.checkboxes = await page.getByRole('checkbox').count();
   result.checked = await page.getByRole('checkbox', { checked: true }).count();
