@@ -389,8 +389,6 @@ async fn a_flood_of_sign_ins_keeps_memory_bounded() {
 #[tokio::test]
 async fn self_registered_jwks_uri_cannot_name_internal_addresses() {
     let server = TestServer::start_with(open_registration()).await;
-    let key = json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "k", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]});
-    let _ = key;
     for uri in [
         "http://127.0.0.1:9/jwks",
         "https://127.0.0.1/jwks",
@@ -522,12 +520,6 @@ async fn introspection_answers_only_the_tokens_client_or_its_resource_server() {
     assert_eq!(status, 200);
     let access = tokens["access_token"].as_str().unwrap();
     let refresh_token = tokens["refresh_token"].as_str().unwrap();
-    let stranger = register(&server.services, "Stranger", false).await;
-    let stranger = Registered {
-        client_secret: Some("x".into()),
-        ..stranger
-    };
-    let _ = stranger;
     let other = clients::register(
         server.services.store.as_ref(),
         NewClient {
