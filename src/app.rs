@@ -14,12 +14,12 @@ use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::flow::jwks_fetch::JwksFetcher;
 use crate::http;
 use crate::services::{MetadataCache, Services};
 use crate::store::postgres::{PoolSettings, PostgresStore};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Store, StoreError};
+use crate::tokens::jwks_fetch::JwksFetcher;
 use crate::tokens::keys::generate_key;
 use crate::tokens::{Alg, KeyRing, Keys, TokenError};
 

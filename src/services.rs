@@ -7,10 +7,10 @@ use bytes::Bytes;
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::flow::jwks_fetch::JwksFetcher;
 use crate::gate::Gate;
 use crate::store::Store;
 use crate::tokens::Keys;
+use crate::tokens::jwks_fetch::JwksFetcher;
 
 pub struct Services {
     pub config: Config,
@@ -36,6 +36,11 @@ pub struct MetadataCache {
 impl Services {
     pub fn now(&self) -> i64 {
         self.clock.now()
+    }
+
+    /// Can this instance reach its database (`/readyz`)?
+    pub async fn database_ready(&self) -> bool {
+        self.store.ping().await.is_ok()
     }
 }
 

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use crate::flow::audit::{self, Event, Kind};
 use crate::flow::consent;
+use crate::flow::consent_export::consent_resource;
 use crate::labels::grant::effective_claim;
 use crate::labels::{Ceiling, SecurityClaim};
 use crate::scope::ScopeSet;
@@ -212,4 +213,30 @@ pub fn when(unix: i64) -> String {
         ),
         Err(_) => unix.to_string(),
     }
+}
+
+/// One of the user's own grants as a FHIR `Consent` resource; None when the grant is not
+/// theirs (or does not exist).
+pub async fn consent_export(
+    services: &Services,
+    user: &User,
+    grant_id: &str,
+) -> StoreResult<Option<serde_json::Value>> {
+    let Some(grant) = services
+        .store
+        .grant(grant_id)
+        .await?
+        .filter(|g| g.user_id == user.id)
+    else {
+        return Ok(None);
+    };
+    let Some(client) = services.store.client_by_id(&grant.client_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(consent_resource(
+        &services.config,
+        &grant,
+        user,
+        &client,
+    )))
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::config::Config;
+use crate::flow::error::{ErrorCode, OAuthError};
 use crate::flow::launch::{self, LaunchContext};
 use crate::flow::params::Params;
 use crate::scope::{self, InvalidScope, ScopeSet};
@@ -78,8 +79,7 @@ pub enum AuthorizeError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorRedirect {
     pub redirect_uri: String,
-    pub error: &'static str,
-    pub description: &'static str,
+    pub error: OAuthError,
     pub state: Option<String>,
 }
 
@@ -90,12 +90,22 @@ impl From<StoreError> for AuthorizeError {
     }
 }
 
+/// What discovery says of this endpoint (OIDC Discovery §3): the code flow only
+/// (RFC 9700 §2.1.2), answered in the query, PKCE with S256 only (RFC 7636 §4.2), and the
+/// `prompt` values acted on.
+pub const RESPONSE_TYPES: [&str; 1] = ["code"];
+pub const RESPONSE_MODES: [&str; 1] = ["query"];
+pub const CODE_CHALLENGE_METHODS: [&str; 1] = ["S256"];
+pub const PROMPT_VALUES: [&str; 3] = ["none", "login", "consent"];
+/// SMART capabilities of this endpoint: POST as well as GET, and OpenID Connect sign-in.
+pub const CAPABILITIES: [&str; 2] = ["authorize-post", "sso-openid-connect"];
+
 /// Longest value accepted for any single parameter: generous for SMART scope lists, small
 /// enough that a stored request stays small.
 const MAX_PARAMETER_LENGTH: usize = 4096;
 
-/// An error to send back to the client: (`error`, `error_description`).
-type Refusal = (&'static str, &'static str);
+/// An error to send back to the client.
+type Refusal = OAuthError;
 
 /// Validates raw parameters (from the query of a GET or the form of a POST): first the
 /// client and redirect URI, then the parameters alone ([`check_parameters`], no storage),
@@ -134,16 +144,15 @@ pub async fn validate(
     // 2. From here on, errors go back to the client, unless anyone could have registered
     // that redirect URI (RFC 9700 §4.11.2): then the person sees the error instead.
     let state = params.get("state").map(str::to_owned);
-    let fail = |(error, description): Refusal| {
+    let fail = |error: Refusal| {
         if client.is_dynamically_registered() {
             return AuthorizeError::Page(format!(
-                "The app's request cannot be completed ({error}: {description})."
+                "The app's request cannot be completed ({error})."
             ));
         }
         AuthorizeError::Redirect(ErrorRedirect {
             redirect_uri: redirect_uri.to_owned(),
             error,
-            description,
             state: state.clone(),
         })
     };
@@ -153,8 +162,12 @@ pub async fn validate(
     if let Some(hint) = params.get("id_token_hint") {
         let ring = services.keys.current();
         request.hinted_subject = Some(
-            verify_id_token_hint(&ring, hint, &services.config.issuer)
-                .map_err(|_| fail(("invalid_request", "id_token_hint is not valid")))?,
+            verify_id_token_hint(&ring, hint, &services.config.issuer).map_err(|_| {
+                fail(OAuthError::new(
+                    ErrorCode::InvalidRequest,
+                    "id_token_hint is not valid",
+                ))
+            })?,
         );
     }
 
@@ -166,8 +179,8 @@ pub async fn validate(
                 request.launch = Some(context);
             }
             None => {
-                return Err(fail((
-                    "invalid_request",
+                return Err(fail(OAuthError::new(
+                    ErrorCode::InvalidRequest,
                     "launch is unknown, expired or already used",
                 )));
             }
@@ -184,41 +197,61 @@ pub fn check_parameters(
     config: &Config,
 ) -> Result<AuthorizationRequest, Refusal> {
     if params.too_many() {
-        return Err((
-            "invalid_request",
+        return Err(OAuthError::new(
+            ErrorCode::InvalidRequest,
             "the request has too many parameters (at most 64)",
         ));
     }
     if params.repeated().is_some() {
-        return Err(("invalid_request", "a parameter is repeated"));
+        return Err(OAuthError::new(
+            ErrorCode::InvalidRequest,
+            "a parameter is repeated",
+        ));
     }
     if params
         .pairs()
         .iter()
         .any(|(_, v)| v.len() > MAX_PARAMETER_LENGTH)
     {
-        return Err(("invalid_request", "a parameter is too long"));
+        return Err(OAuthError::new(
+            ErrorCode::InvalidRequest,
+            "a parameter is too long",
+        ));
     }
     if params.get("request").is_some() {
-        return Err(("request_not_supported", "request objects are not supported"));
+        return Err(OAuthError::new(
+            ErrorCode::RequestNotSupported,
+            "request objects are not supported",
+        ));
     }
     if params.get("request_uri").is_some() {
-        return Err(("request_uri_not_supported", "request_uri is not supported"));
+        return Err(OAuthError::new(
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is not supported",
+        ));
     }
     match params.get("response_type") {
-        None => return Err(("invalid_request", "response_type is required")),
-        Some("code") => {}
+        None => {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidRequest,
+                "response_type is required",
+            ));
+        }
+        Some(t) if RESPONSE_TYPES.contains(&t) => {}
         Some(_) => {
-            return Err((
-                "unsupported_response_type",
+            return Err(OAuthError::new(
+                ErrorCode::UnsupportedResponseType,
                 "only the authorization code flow (response_type=code) is supported",
             ));
         }
     }
     if let Some(mode) = params.get("response_mode")
-        && mode != "query"
+        && !RESPONSE_MODES.contains(&mode)
     {
-        return Err(("invalid_request", "only response_mode=query is supported"));
+        return Err(OAuthError::new(
+            ErrorCode::InvalidRequest,
+            "only response_mode=query is supported",
+        ));
     }
 
     // Scope: unsupported values are left out of the grant (RFC 6749 §3.3 lets the server
@@ -226,13 +259,21 @@ pub fn check_parameters(
     let requested = match params.get("scope").map(ScopeSet::parse).transpose() {
         Ok(scope) => scope.unwrap_or_default(),
         Err(InvalidScope::TooMany) => {
-            return Err(("invalid_request", "scope has too many values (at most 256)"));
+            return Err(OAuthError::new(
+                ErrorCode::InvalidRequest,
+                "scope has too many values (at most 256)",
+            ));
         }
-        Err(InvalidScope::Character) => return Err(("invalid_scope", "scope is malformed")),
+        Err(InvalidScope::Character) => {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidScope,
+                "scope is malformed",
+            ));
+        }
     };
     if requested.iter().any(scope::is_malformed_smart) {
-        return Err((
-            "invalid_scope",
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
             "a SMART scope is malformed (expected context/Type.cruds, letters in that order)",
         ));
     }
@@ -243,34 +284,44 @@ pub fn check_parameters(
             && (refreshes || (s != scope::OFFLINE_ACCESS && s != scope::ONLINE_ACCESS))
     });
     if scope.is_empty() {
-        return Err(("invalid_scope", "no requested scope is supported"));
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            "no requested scope is supported",
+        ));
     }
 
     // PKCE S256, required of every client (RFC 9700 §2.1.1, SMART: S256 only, never plain).
-    let code_challenge = params.get("code_challenge").ok_or((
-        "invalid_request",
+    let code_challenge = params.get("code_challenge").ok_or(OAuthError::new(
+        ErrorCode::InvalidRequest,
         "code_challenge is required (PKCE with S256)",
     ))?;
-    if params.get("code_challenge_method") != Some("S256") {
-        return Err((
-            "invalid_request",
+    if !params
+        .get("code_challenge_method")
+        .is_some_and(|m| CODE_CHALLENGE_METHODS.contains(&m))
+    {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidRequest,
             "code_challenge_method must be S256; plain is not supported",
         ));
     }
     if !secrets::is_valid_s256_challenge(code_challenge) {
-        return Err((
-            "invalid_request",
+        return Err(OAuthError::new(
+            ErrorCode::InvalidRequest,
             "code_challenge is not a valid S256 challenge",
         ));
     }
 
-    let prompt = parse_prompt(params.get("prompt")).map_err(|d| ("invalid_request", d))?;
+    let prompt = parse_prompt(params.get("prompt"))
+        .map_err(|d| OAuthError::new(ErrorCode::InvalidRequest, d))?;
     let max_age = match params.get("max_age") {
         None => None,
         Some(v) => match v.parse::<i64>() {
             Ok(n) if n >= 0 => Some(n),
             _ => {
-                return Err(("invalid_request", "max_age must be a non-negative integer"));
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidRequest,
+                    "max_age must be a non-negative integer",
+                ));
             }
         },
     };
@@ -280,19 +331,22 @@ pub fn check_parameters(
     // the configured spelling, which resource servers compare exactly.
     let audience = match (params.get("aud"), params.get("resource")) {
         (Some(a), Some(r)) if a != r => {
-            return Err(("invalid_request", "aud and resource name different servers"));
+            return Err(OAuthError::new(
+                ErrorCode::InvalidRequest,
+                "aud and resource name different servers",
+            ));
         }
         (Some(a), _) | (None, Some(a)) => config
             .fhir_base(a)
-            .ok_or((
-                "invalid_request",
+            .ok_or(OAuthError::new(
+                ErrorCode::InvalidRequest,
                 "aud is not a FHIR server this authorization server issues tokens for",
             ))?
             .to_owned(),
         (None, None) => {
             if scope.iter().any(scope::is_fhir_scope) {
-                return Err((
-                    "invalid_request",
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidRequest,
                     "aud is required when FHIR access is requested",
                 ));
             }
@@ -301,8 +355,8 @@ pub fn check_parameters(
     };
     // SMART EHR launch: the `launch` handle pairs with the `launch` scope.
     if params.get("launch").is_none() && scope.contains("launch") {
-        return Err((
-            "invalid_request",
+        return Err(OAuthError::new(
+            ErrorCode::InvalidRequest,
             "the launch scope needs the launch parameter of an EHR launch",
         ));
     }
@@ -386,8 +440,8 @@ pub fn redirect_url(redirect_uri: &str, issuer: &str, params: &[(&str, &str)]) -
 impl ErrorRedirect {
     pub fn url(&self, issuer: &str) -> String {
         let mut params = vec![
-            ("error", self.error),
-            ("error_description", self.description),
+            ("error", self.error.code.as_str()),
+            ("error_description", &self.error.description),
         ];
         if let Some(state) = &self.state {
             params.push(("state", state));
@@ -501,7 +555,7 @@ mod tests {
             ),
         ];
         for (label, extra, error) in cases {
-            assert_eq!(check(extra).unwrap_err().0, *error, "{label}");
+            assert_eq!(check(extra).unwrap_err().code.as_str(), *error, "{label}");
         }
     }
 
@@ -509,12 +563,17 @@ mod tests {
     fn too_many_parameters_or_scope_values_are_invalid_request() {
         let many: String = (0..100).map(|i| format!("x{i}=1&")).collect();
         assert_eq!(
-            check(&format!("scope=openid&{many}")).unwrap_err().0,
+            check(&format!("scope=openid&{many}"))
+                .unwrap_err()
+                .code
+                .as_str(),
             "invalid_request"
         );
         let scopes: Vec<String> = (0..300).map(|i| format!("s{i}")).collect();
         assert_eq!(
-            check(&format!("scope={}", scopes.join("+"))).unwrap_err().1,
+            check(&format!("scope={}", scopes.join("+")))
+                .unwrap_err()
+                .description,
             "scope has too many values (at most 256)"
         );
     }

@@ -1,15 +1,38 @@
-//! Client authentication at the token endpoint (RFC 6749 §2.3): `client_secret_basic`,
-//! `client_secret_post`, or `none` for public clients, which send only `client_id`.
+//! Client authentication (RFC 6749 §2.3, RFC 7523 §2.2): `client_secret_basic`,
+//! `client_secret_post`, `private_key_jwt`, or `none` for public clients, which send only
+//! `client_id`. One chain for every endpoint that authenticates clients: the token endpoint,
+//! introspection, revocation and the EHR's `/launch` ([`credentials`], then [`authenticate`]).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use crate::flow::audit::{self, Event, Kind};
 use crate::flow::client_assertion;
-use crate::flow::error::{ErrorCode, OAuthError};
+use crate::flow::error::OAuthError;
+use crate::flow::params::Params;
 use crate::secrets;
 use crate::services::Services;
 use crate::store::{AuthMethod, Client};
+
+/// The client authentication methods of the token and revocation endpoints (RFC 8414 §2).
+pub const AUTH_METHODS: [&str; 4] = [
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+    "none",
+];
+/// Introspection needs a confidential client: every method but `none`.
+pub const CONFIDENTIAL_AUTH_METHODS: [&str; 3] = [
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+];
+/// SMART capabilities: public clients, shared secrets and `private_key_jwt`.
+pub const CAPABILITIES: [&str; 3] = [
+    "client-public",
+    "client-confidential-symmetric",
+    "client-confidential-asymmetric",
+];
 
 /// The credentials a token request carries.
 #[derive(PartialEq, Eq)]
@@ -49,9 +72,44 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-impl Credentials {
-    pub fn used_basic(&self) -> bool {
-        matches!(self, Credentials::Basic { .. })
+/// Where an endpoint takes client credentials from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accepted {
+    /// The `Authorization` header or the form (token, introspection, revocation).
+    HeaderOrForm,
+    /// HTTP Basic only: the EHR at `/launch`, whose form's `client_id` names the app.
+    BasicOnly,
+}
+
+/// The client credentials of a form request: a bounded form without repeated parameters
+/// (RFC 6749 §3.2), then one authentication method (RFC 6749 §2.3).
+pub fn credentials(
+    form: &Params,
+    authorization: Option<&str>,
+    accepted: Accepted,
+) -> Result<Credentials, OAuthError> {
+    if form.too_many() {
+        return Err(OAuthError::invalid_request(
+            "the request has too many parameters (at most 64)",
+        ));
+    }
+    if form.repeated().is_some() {
+        return Err(OAuthError::invalid_request("a parameter is repeated"));
+    }
+    match accepted {
+        Accepted::HeaderOrForm => extract_all(
+            authorization,
+            form.get("client_id"),
+            form.get("client_secret"),
+            form.get("client_assertion_type"),
+            form.get("client_assertion"),
+        ),
+        Accepted::BasicOnly => match extract(authorization, None, None)? {
+            basic @ Credentials::Basic { .. } => Ok(basic),
+            _ => Err(OAuthError::invalid_client(
+                "an EHR authenticates with HTTP Basic",
+            )),
+        },
     }
 }
 
@@ -122,10 +180,7 @@ pub fn extract_all(
 }
 
 fn basic_error(description: &'static str) -> OAuthError {
-    OAuthError {
-        used_basic_auth: true,
-        ..OAuthError::invalid_client(description)
-    }
+    OAuthError::invalid_client(description)
 }
 
 /// RFC 6749 §2.3.1: client id and secret are form-urlencoded, joined by a colon, then base64.
@@ -154,10 +209,7 @@ pub async fn authenticate(
     services: &Services,
     credentials: &Credentials,
 ) -> Result<Client, OAuthError> {
-    let failure = |description| OAuthError {
-        used_basic_auth: credentials.used_basic(),
-        ..OAuthError::invalid_client(description)
-    };
+    let failure = OAuthError::invalid_client;
     let (client_id, secret) = match credentials {
         Credentials::Basic { client_id, secret } | Credentials::Post { client_id, secret } => {
             (client_id, Some(secret))
@@ -206,12 +258,6 @@ pub async fn authenticate(
     Ok(client)
 }
 
-impl OAuthError {
-    pub fn is_invalid_client(&self) -> bool {
-        self.code == ErrorCode::InvalidClient
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,7 +285,7 @@ mod tests {
         assert!(extract(Some(&header), None, Some("b")).is_err());
         assert!(extract(Some(&header), Some("other"), None).is_err());
         let bad = extract(Some("Basic !!!"), None, None).unwrap_err();
-        assert!(bad.used_basic_auth && bad.is_invalid_client());
+        assert!(bad.is_invalid_client());
         assert!(extract(Some("Bearer x"), None, None).is_err());
         assert_eq!(extract(None, None, None).unwrap(), Credentials::Missing);
         assert!(extract(None, None, Some("s")).is_err());

@@ -5,7 +5,8 @@ use url::Url;
 
 use crate::labels::Confidentiality;
 use crate::secrets;
-use crate::store::{AuthMethod, Client, Store, StoreError};
+use crate::services::Services;
+use crate::store::{AuthMethod, Client, Store, StoreError, StoreResult};
 use crate::tokens::{Alg, client_keys as keys};
 
 #[derive(Debug, thiserror::Error)]
@@ -291,6 +292,11 @@ pub async fn set_system_scopes(
     client.system_scopes = (!scopes.is_empty()).then(|| scopes.join(" "));
     store.update_client(&client).await?;
     Ok(())
+}
+
+/// The client registered under `client_id`, if any.
+pub async fn find(services: &Services, client_id: &str) -> StoreResult<Option<Client>> {
+    services.store.client_by_id(client_id).await
 }
 
 #[cfg(test)]

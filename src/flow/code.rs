@@ -4,6 +4,7 @@
 use crate::flow::audit::{self, Event, Kind};
 use crate::flow::authorize::{ErrorRedirect, redirect_url};
 use crate::flow::consent::Decision;
+use crate::flow::error::OAuthError;
 use crate::flow::interaction::{Pending, Ready};
 use crate::secrets;
 use crate::services::Services;
@@ -99,8 +100,7 @@ pub async fn issue_code(
 pub async fn refuse(
     services: &Services,
     pending: &Pending,
-    error: &'static str,
-    description: &'static str,
+    error: OAuthError,
 ) -> StoreResult<String> {
     let request = &pending.request;
     services
@@ -111,13 +111,12 @@ pub async fn refuse(
         services,
         Event::new(Kind::AuthorizationRefused)
             .client(&request.client_id)
-            .detail(error),
+            .detail(error.code.as_str()),
     )
     .await;
     Ok(ErrorRedirect {
         redirect_uri: request.redirect_uri.clone(),
         error,
-        description,
         state: request.state.clone(),
     }
     .url(&services.config.issuer))

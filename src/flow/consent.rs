@@ -7,7 +7,7 @@ use crate::labels::grant::{effective_claim, patient_choice};
 use crate::labels::{Category, SecurityClaim};
 use std::collections::HashSet;
 
-use crate::scope::plain::granular_alternatives;
+use crate::scope::wording::granular_alternatives;
 use crate::scope::{ScopeSet, SmartScope};
 use crate::store::{Client, User};
 

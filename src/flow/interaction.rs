@@ -9,6 +9,7 @@ use crate::flow::audit::{self, Event, Kind};
 use crate::flow::authorize::{AuthorizationRequest, SignedIn};
 use crate::flow::code;
 use crate::flow::consent;
+use crate::flow::error::{ErrorCode, OAuthError};
 use crate::flow::launch::{self, LaunchContext};
 use crate::scope::ScopeSet;
 use crate::secrets;
@@ -64,6 +65,15 @@ fn to_json(request: &AuthorizationRequest) -> StoreResult<String> {
 }
 
 /// Request ids are ours (alphanumeric); anything else is refused before it reaches a query.
+/// The name of the app a pending request is for (shown on the sign-in page).
+pub async fn client_name(services: &Services, pending: &Pending) -> StoreResult<Option<String>> {
+    let client = services
+        .store
+        .client_by_id(&pending.request.client_id)
+        .await?;
+    Ok(client.map(|c| c.name))
+}
+
 pub fn is_request_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric())
 }
@@ -163,8 +173,8 @@ impl Ready {
     }
 }
 
-/// An error for the client: (`error`, `error_description`).
-pub type Failure = (&'static str, &'static str);
+/// An error for the client.
+pub type Failure = OAuthError;
 
 /// Where the request stands.
 #[derive(Debug)]
@@ -192,14 +202,20 @@ pub async fn decide(
     };
     let (Some(s), Some(user)) = (signed_in, user) else {
         return Ok(if none {
-            Decision::Fail(("login_required", "the user must sign in"))
+            Decision::Fail(OAuthError::new(
+                ErrorCode::LoginRequired,
+                "the user must sign in",
+            ))
         } else {
             Decision::SignIn(SignInReason::NotSignedIn)
         });
     };
     if let Some(reason) = sign_in_needed(pending, Some(s), services.now()) {
         return Ok(if none {
-            Decision::Fail(("login_required", "the user must sign in"))
+            Decision::Fail(OAuthError::new(
+                ErrorCode::LoginRequired,
+                "the user must sign in",
+            ))
         } else {
             Decision::SignIn(reason)
         });
@@ -207,28 +223,28 @@ pub async fn decide(
     let context = match patient_context(request, &user) {
         PatientContext::Known(context) => context,
         PatientContext::Pick if none => {
-            return Ok(Decision::Fail((
-                "interaction_required",
+            return Ok(Decision::Fail(OAuthError::new(
+                ErrorCode::InteractionRequired,
                 "a patient must be chosen",
             )));
         }
         PatientContext::Pick => return Ok(Decision::PickPatient(Box::new(user))),
         PatientContext::NoRecord => {
-            return Ok(Decision::Fail((
-                "access_denied",
+            return Ok(Decision::Fail(OAuthError::new(
+                ErrorCode::AccessDenied,
                 "the signed-in user has no patient record",
             )));
         }
         PatientContext::OtherPatient => {
-            return Ok(Decision::Fail((
-                "access_denied",
+            return Ok(Decision::Fail(OAuthError::new(
+                ErrorCode::AccessDenied,
                 "the launch is for another patient's record",
             )));
         }
     };
     let Some(client) = services.store.client_by_id(&request.client_id).await? else {
-        return Ok(Decision::Fail((
-            "access_denied",
+        return Ok(Decision::Fail(OAuthError::new(
+            ErrorCode::AccessDenied,
             "the app no longer exists",
         )));
     };
@@ -246,7 +262,10 @@ pub async fn decide(
     });
     if request.prompt.consent || !ready.remembered_covers(&request.scope) {
         return Ok(if none {
-            Decision::Fail(("consent_required", "the user must consent"))
+            Decision::Fail(OAuthError::new(
+                ErrorCode::ConsentRequired,
+                "the user must consent",
+            ))
         } else {
             Decision::Consent(ready)
         });
@@ -368,7 +387,7 @@ pub async fn answer(
             refuse(
                 services,
                 pending,
-                ("access_denied", "the user denied access"),
+                OAuthError::new(ErrorCode::AccessDenied, "the user denied access"),
                 true,
             )
             .await
@@ -412,7 +431,7 @@ pub async fn pick_patient(
 async fn refuse(
     services: &Services,
     pending: &Pending,
-    (error, description): Failure,
+    error: Failure,
     interacted: bool,
 ) -> StoreResult<Step> {
     let untrusted = !interacted
@@ -421,11 +440,10 @@ async fn refuse(
             .client_by_id(&pending.request.client_id)
             .await?
             .is_none_or(|c| c.is_dynamically_registered());
-    let url = code::refuse(services, pending, error, description).await?;
+    let page = format!("The app's request cannot be completed ({error}).");
+    let url = code::refuse(services, pending, error).await?;
     Ok(if untrusted {
-        Step::Page(format!(
-            "The app's request cannot be completed ({error}: {description})."
-        ))
+        Step::Page(page)
     } else {
         Step::Redirect(url)
     })

@@ -12,6 +12,18 @@ use crate::secrets;
 use crate::services::Services;
 use crate::store::{Client, Launch, Role, StoreError, User};
 
+/// SMART capabilities of launches: EHR and standalone, the context each passes, and the
+/// banner and style hints.
+pub const CAPABILITIES: [&str; 7] = [
+    "launch-ehr",
+    "launch-standalone",
+    "context-banner",
+    "context-style",
+    "context-ehr-patient",
+    "context-ehr-encounter",
+    "context-standalone-patient",
+];
+
 /// How long a launch handle may wait for the app's authorization request.
 pub const LAUNCH_TTL: i64 = 300;
 

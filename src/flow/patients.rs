@@ -3,7 +3,8 @@
 use serde_json::Value;
 
 use crate::flow::launch::is_fhir_id;
-use crate::store::Patient;
+use crate::services::Services;
+use crate::store::{Patient, StoreResult};
 
 pub fn new_patient(
     id: &str,
@@ -72,6 +73,33 @@ pub fn from_bundle(bundle: &Value, now: i64) -> Result<Vec<Patient>, String> {
         )?);
     }
     Ok(patients)
+}
+
+/// The patient directory as the picker shows it: every patient when there are at most
+/// `list_all_up_to`, else only those whose name matches `search` (none before a search).
+pub struct Directory {
+    pub searchable: bool,
+    pub patients: Vec<Patient>,
+}
+
+pub async fn directory(
+    services: &Services,
+    search: &str,
+    list_all_up_to: i64,
+) -> StoreResult<Directory> {
+    let searchable = services.store.count_patients().await? > list_all_up_to;
+    let patients = if searchable && search.is_empty() {
+        Vec::new()
+    } else {
+        services
+            .store
+            .search_patients(search, list_all_up_to)
+            .await?
+    };
+    Ok(Directory {
+        searchable,
+        patients,
+    })
 }
 
 #[cfg(test)]

@@ -4,31 +4,51 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use crate::config::RegistrationPolicy;
 use crate::flow::audit::{self, Event, Kind};
 use crate::flow::clients::validate_redirect_uri;
-use crate::flow::jwks_fetch::validate_public_jwks_uri;
+use crate::flow::error::{ErrorCode, OAuthError};
 use crate::scope::{self, ScopeSet};
 use crate::secrets;
 use crate::services::Services;
-use crate::store::{AuthMethod, Client, StoreError};
+use crate::store::{AuthMethod, Client};
 use crate::tokens::Alg;
 use crate::tokens::client_keys::{validate_jwks, validate_jwks_uri};
+use crate::tokens::jwks_fetch::validate_public_jwks_uri;
 
-/// RFC 7591 §3.2.2 errors (and RFC 7592's for management).
-#[derive(Debug)]
-pub enum RegistrationError {
-    InvalidRedirectUri(String),
-    InvalidClientMetadata(String),
-    /// The registration access token or initial access token is missing or wrong.
-    InvalidToken,
-    /// The client does not exist (any more).
-    NotFound,
-    Store(StoreError),
+/// RFC 7591 §3.2.2 and RFC 7592 §2 errors are protocol errors like every other
+/// (`invalid_redirect_uri`, `invalid_client_metadata`, `invalid_token`).
+pub type RegistrationError = OAuthError;
+
+fn invalid_redirect_uri(description: impl Into<String>) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidRedirectUri, description.into())
 }
 
-impl From<StoreError> for RegistrationError {
-    fn from(e: StoreError) -> Self {
-        RegistrationError::Store(e)
+/// RFC 7592 §2.1: a missing or wrong registration access token, or a client that no longer
+/// exists, is 401 `invalid_token`.
+fn invalid_token() -> OAuthError {
+    OAuthError::invalid_token("a valid access token is required")
+}
+
+/// RFC 7591 §3: who may register. Closed: nobody but the operator (403 `access_denied`);
+/// an initial access token, spent here; or open.
+pub async fn admit(
+    services: &Services,
+    initial_access_token: Option<&str>,
+) -> Result<(), OAuthError> {
+    match services.config.registration {
+        RegistrationPolicy::Closed => Err(OAuthError::access_denied(
+            "dynamic registration is closed; ask the operator",
+        )),
+        RegistrationPolicy::InitialAccessToken => {
+            let token = initial_access_token.ok_or_else(invalid_token)?;
+            let spent = services
+                .store
+                .spend_initial_access_token(&secrets::hash_secret(token), services.now())
+                .await?;
+            if spent { Ok(()) } else { Err(invalid_token()) }
+        }
+        RegistrationPolicy::Open => Ok(()),
     }
 }
 
@@ -62,7 +82,7 @@ const ECHOED: [&str; 8] = [
 ];
 
 fn bad(description: impl Into<String>) -> RegistrationError {
-    RegistrationError::InvalidClientMetadata(description.into())
+    OAuthError::invalid_client_metadata(description.into())
 }
 
 /// Metadata that passed validation: what was read, the method and grant types decided, and
@@ -137,17 +157,17 @@ fn validate(body: &Value, allow_private_jwks_uri: bool) -> Result<Validated, Reg
         ));
     }
     if code_flow && m.redirect_uris.is_empty() {
-        return Err(RegistrationError::InvalidRedirectUri(
-            "redirect_uris is required for authorization_code".into(),
+        return Err(invalid_redirect_uri(
+            "redirect_uris is required for authorization_code",
         ));
     }
     if m.redirect_uris.len() > MAX_REDIRECT_URIS {
-        return Err(RegistrationError::InvalidRedirectUri(format!(
+        return Err(invalid_redirect_uri(format!(
             "at most {MAX_REDIRECT_URIS} redirect_uris"
         )));
     }
     for uri in &m.redirect_uris {
-        validate_redirect_uri(uri).map_err(RegistrationError::InvalidRedirectUri)?;
+        validate_redirect_uri(uri).map_err(invalid_redirect_uri)?;
     }
     match (&m.jwks, &m.jwks_uri) {
         (Some(_), Some(_)) => return Err(bad("give jwks or jwks_uri, not both")),
@@ -293,15 +313,15 @@ async fn authorized(
     client_id: &str,
     token: Option<&str>,
 ) -> Result<Client, RegistrationError> {
-    let token = token.ok_or(RegistrationError::InvalidToken)?;
+    let token = token.ok_or_else(invalid_token)?;
     let client = services
         .store
         .client_by_id(client_id)
         .await?
-        .ok_or(RegistrationError::InvalidToken)?;
+        .ok_or_else(invalid_token)?;
     match &client.registration_token_hash {
         Some(hash) if secrets::constant_time_eq(hash, &secrets::hash_secret(token)) => Ok(client),
-        _ => Err(RegistrationError::InvalidToken),
+        _ => Err(invalid_token()),
     }
 }
 
@@ -332,7 +352,7 @@ async fn rotate_registration_token(
         ..client
     };
     if !services.store.update_client(&client).await? {
-        return Err(RegistrationError::NotFound);
+        return Err(invalid_token());
     }
     Ok((client, token))
 }

@@ -6,10 +6,13 @@ use std::sync::OnceLock;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
+use crate::flow::audit::{self, Event, Kind};
+use crate::flow::authorize::SignedIn;
 use crate::gate::Gate;
 use crate::labels::Confidentiality;
 use crate::secrets;
-use crate::store::{Role, Store, StoreError, User};
+use crate::services::Services;
+use crate::store::{Role, Store, StoreError, StoreResult, User};
 
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
@@ -180,6 +183,64 @@ pub async fn authenticate(
         Some(user) => SignIn::WrongPassword { user_id: user.id },
         None => SignIn::UnknownUser,
     })
+}
+
+/// A sign-in attempt at the sign-in page: [`authenticate`] with this instance's store,
+/// password gate and clock.
+pub async fn sign_in(services: &Services, username: &str, password: &str) -> StoreResult<SignIn> {
+    authenticate(
+        services.store.as_ref(),
+        &services.password_checks,
+        username,
+        password,
+        services.now(),
+    )
+    .await
+}
+
+/// Records a successful sign-in (its row ends `online_access` grants at sign-out) and
+/// returns what the browser session keeps. `request_id`: the authorization request the
+/// password was typed for, if any.
+pub async fn begin_sign_in(
+    services: &Services,
+    user: &User,
+    request_id: Option<String>,
+) -> StoreResult<SignedIn> {
+    let now = services.now();
+    let signed_in = SignedIn {
+        user_id: user.id.clone(),
+        auth_time: now,
+        signed_in_for: request_id,
+        sign_in_id: secrets::random_id(),
+    };
+    services
+        .store
+        .insert_sign_in(
+            &signed_in.sign_in_id,
+            &user.id,
+            now,
+            now + services.config.session_ttl,
+        )
+        .await?;
+    audit::record(services, Event::new(Kind::SignIn).user(&user.id)).await;
+    Ok(signed_in)
+}
+
+/// Ends a sign-in: what `online_access` grants of it may do ends too (SMART: while online).
+pub async fn end_sign_in(services: &Services, signed_in: &SignedIn) {
+    if let Err(e) = services
+        .store
+        .end_sign_in(&signed_in.sign_in_id, services.now())
+        .await
+    {
+        tracing::error!(error = %e, "sign-out not recorded; online_access tokens last until the sign-in expires");
+    }
+    audit::record(services, Event::new(Kind::SignOut).user(&signed_in.user_id)).await;
+}
+
+/// The account of a browser sign-in, unless it was deleted since.
+pub async fn user_of(services: &Services, signed_in: &SignedIn) -> StoreResult<Option<User>> {
+    services.store.user_by_id(&signed_in.user_id).await
 }
 
 #[cfg(test)]

@@ -2,25 +2,20 @@
 //! what each may see, Revoke, narrowing an app's labels, the FHIR Consent export, and the
 //! access history (from the audit trail).
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use tower_sessions::Session;
 
-use super::authorize::signed_in;
-use super::consent::describe;
-use super::error::{error_page, unavailable_page};
+use super::error::{PageError, PageResult};
 use super::pages::{AccountPage, AppView};
+use super::visitor::{AccountHolder, CheckedForm};
 use super::{AppState, csrf};
 use crate::flow::account::{self, when};
-use crate::flow::consent_export::consent_resource;
-use crate::flow::params::{MAX_FORM_FIELDS, Params};
+use crate::flow::params::Params;
 use crate::labels::categories::join_in_sentence;
-use crate::services::Services;
-use crate::store::User;
+use crate::scope::wording::describe;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -30,32 +25,11 @@ pub fn router() -> Router<AppState> {
         .route("/account/consent/{grant_id}", get(export))
 }
 
-/// The signed-in user, or the response that sends them to sign in first.
-async fn current_user(services: &Services, session: &Session) -> Result<User, Response> {
-    match signed_in(services, session).await {
-        Some(s) => match services.store.user_by_id(&s.user_id).await {
-            Ok(Some(user)) => Ok(user),
-            Ok(None) => Err(Redirect::to("/login?next=account").into_response()),
-            Err(_) => Err(unavailable_page()),
-        },
-        None => Err(Redirect::to("/login?next=account").into_response()),
-    }
-}
-
-async fn show(State(services): State<AppState>, session: Session) -> Response {
-    let user = match current_user(&services, &session).await {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    let Ok(apps) = account::apps_of_user(&services, &user.id).await else {
-        return unavailable_page();
-    };
-    let Ok(history) = account::history_of_user(&services, &user.id).await else {
-        return unavailable_page();
-    };
-    let Ok(csrf) = csrf::token(&session).await else {
-        return unavailable_page();
-    };
+async fn show(State(services): State<AppState>, holder: AccountHolder) -> PageResult {
+    let AccountHolder { user, visitor } = holder;
+    let apps = account::apps_of_user(&services, &user.id).await?;
+    let history = account::history_of_user(&services, &user.id).await?;
+    let csrf = csrf::token(&visitor.session).await?;
     let config = &services.config;
     let views = apps
         .into_iter()
@@ -89,13 +63,13 @@ async fn show(State(services): State<AppState>, session: Session) -> Response {
             }
         })
         .collect();
-    AccountPage {
+    Ok(AccountPage {
         csrf,
         username: user.username,
         apps: views,
         history,
     }
-    .into_response()
+    .into_response())
 }
 
 /// Plain-language titles of a stored scope string.
@@ -107,74 +81,41 @@ fn plain_scopes(scope: &str) -> Vec<String> {
         .collect()
 }
 
-async fn revoke(State(services): State<AppState>, session: Session, body: Bytes) -> Response {
-    let form = Params::parse(&body, MAX_FORM_FIELDS);
-    if !csrf::check(&session, form.get("csrf")).await {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "The form expired. Please go back and try again.",
-        );
-    }
-    let user = match current_user(&services, &session).await {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    let Some(client_id) = form.get("client_id") else {
-        return error_page(StatusCode::BAD_REQUEST, "No app was named.");
-    };
-    match account::revoke(&services, &user.id, client_id).await {
-        Ok(_) => Redirect::to("/account").into_response(),
-        Err(_) => unavailable_page(),
-    }
+/// The app an account form names, or the page that says none was.
+fn named_app(form: &Params) -> Result<&str, PageError> {
+    form.get("client_id")
+        .ok_or_else(|| PageError::BadRequest("No app was named.".into()))
 }
 
-async fn narrow(State(services): State<AppState>, session: Session, body: Bytes) -> Response {
-    let form = Params::parse(&body, MAX_FORM_FIELDS);
-    if !csrf::check(&session, form.get("csrf")).await {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "The form expired. Please go back and try again.",
-        );
-    }
-    let user = match current_user(&services, &session).await {
-        Ok(user) => user,
-        Err(response) => return response,
+async fn revoke(State(services): State<AppState>, posted: CheckedForm) -> PageResult {
+    let (holder, form) = match AccountHolder::with_form(posted, &services).await {
+        Ok(found) => found,
+        Err(response) => return Ok(response),
     };
-    let Some(client_id) = form.get("client_id") else {
-        return error_page(StatusCode::BAD_REQUEST, "No app was named.");
+    account::revoke(&services, &holder.user.id, named_app(&form)?).await?;
+    Ok(Redirect::to("/account").into_response())
+}
+
+async fn narrow(State(services): State<AppState>, posted: CheckedForm) -> PageResult {
+    let (holder, form) = match AccountHolder::with_form(posted, &services).await {
+        Ok(found) => found,
+        Err(response) => return Ok(response),
     };
     let keep: Vec<String> = form.all("category").map(str::to_owned).collect();
-    match account::narrow(&services, &user, client_id, &keep).await {
-        Ok(_) => Redirect::to("/account").into_response(),
-        Err(_) => unavailable_page(),
-    }
+    account::narrow(&services, &holder.user, named_app(&form)?, &keep).await?;
+    Ok(Redirect::to("/account").into_response())
 }
 
 /// The grant as a FHIR `Consent` resource, for the signed-in user's own grants only.
 async fn export(
     State(services): State<AppState>,
-    session: Session,
+    holder: AccountHolder,
     Path(grant_id): Path<String>,
-) -> Response {
-    let user = match current_user(&services, &session).await {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    let grant = match services.store.grant(&grant_id).await {
-        Ok(Some(g)) if g.user_id == user.id => g,
-        Ok(_) => {
-            return error_page(
-                StatusCode::NOT_FOUND,
-                "There is no such consent on your account.",
-            );
-        }
-        Err(_) => return unavailable_page(),
-    };
-    let Ok(Some(client)) = services.store.client_by_id(&grant.client_id).await else {
-        return unavailable_page();
-    };
-    let resource = consent_resource(&services.config, &grant, &user, &client);
-    (
+) -> PageResult {
+    let resource = account::consent_export(&services, &holder.user, &grant_id)
+        .await?
+        .ok_or_else(|| PageError::NotFound("There is no such consent on your account.".into()))?;
+    Ok((
         [
             (header::CONTENT_TYPE, "application/fhir+json"),
             (
@@ -184,5 +125,5 @@ async fn export(
         ],
         Json(resource),
     )
-        .into_response()
+        .into_response())
 }

@@ -5,81 +5,25 @@
 use std::collections::HashSet;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use tower_sessions::Session;
 
-use super::authorize::{
-    RequestRef, continue_request, expired_page, pending_of, signed_in, step_response,
-};
-use super::error::{error_page, unavailable_page};
+use super::authorize::{continue_request, step_response};
+use super::error::PageResult;
 use super::pages::{CategoryChoice, ConsentPage, GranularChoice, ScopeChoice};
+use super::visitor::{AtRequest, AtRequestForm};
 use super::{AppState, csrf};
 use crate::flow::consent;
 use crate::flow::interaction::{self, Answer, Decision, Pending, Ready};
-use crate::flow::params::{MAX_FORM_FIELDS, Params};
 use crate::labels::categories::join_in_sentence;
-use crate::scope::plain::{describe_smart, granular_alternatives};
+use crate::scope::wording::{describe, granular_alternatives};
 use crate::scope::{ScopeSet, SmartScope};
 use crate::services::Services;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/consent", get(show).post(decide))
-}
-
-/// Plain words for a scope, for a patient rather than a developer.
-pub fn describe(scope: &str) -> (String, String) {
-    if let Some(smart) = SmartScope::parse(scope) {
-        return describe_smart(&smart);
-    }
-    let (title, detail) = match scope {
-        "openid" => (
-            "Confirm who you are",
-            "The app learns that it is you who signed in.",
-        ),
-        "profile" => (
-            "Your name and username",
-            "The app can see your name and username.",
-        ),
-        "email" => (
-            "Your email address",
-            "The app can see the email address on your account.",
-        ),
-        "fhirUser" => (
-            "Your record's identity",
-            "The app learns which health record is yours.",
-        ),
-        "offline_access" => (
-            "Stay connected",
-            "The app can keep access when you are not using it, until you revoke it.",
-        ),
-        "online_access" => (
-            "Stay connected while you are signed in",
-            "The app can keep access while you stay signed in here; it stops when you sign out.",
-        ),
-        "launch/patient" => (
-            "Your patient record",
-            "The app is told which patient record to open.",
-        ),
-        "launch/encounter" => (
-            "The current visit",
-            "The app is told which visit it was opened for.",
-        ),
-        "launch" => (
-            "Open from your health record",
-            "The app opens in the context your health record system gives it.",
-        ),
-        other => {
-            return (
-                other.to_owned(),
-                "Access to health data on the FHIR server.".to_owned(),
-            );
-        }
-    };
-    (title.to_owned(), detail.to_owned())
 }
 
 /// The category-level alternatives the page offers for a scope (value, label).
@@ -89,23 +33,15 @@ fn alternatives(scope: &str) -> Vec<(String, &'static str)> {
         .unwrap_or_default()
 }
 
-async fn show(
-    State(services): State<AppState>,
-    session: Session,
-    Query(r): Query<RequestRef>,
-) -> Response {
-    let pending = match pending_of(&services, r.request.as_deref()).await {
-        Ok(Some(pending)) => pending,
-        Ok(None) => return expired_page(),
-        Err(response) => return response,
-    };
-    let signed_in = signed_in(&services, &session).await;
-    match interaction::decide(&services, &pending, signed_in.as_ref()).await {
-        Ok(Decision::Consent(ready) | Decision::Covered(ready)) => {
-            page(&services, &session, &pending, &ready, None).await
+async fn show(State(services): State<AppState>, at: AtRequest) -> PageResult {
+    let AtRequest {
+        pending, visitor, ..
+    } = at;
+    match interaction::decide(&services, &pending, visitor.signed_in.as_ref()).await? {
+        Decision::Consent(ready) | Decision::Covered(ready) => {
+            page(&services, &visitor.session, &pending, &ready, None).await
         }
-        Ok(_) => continue_request(&pending.id),
-        Err(_) => unavailable_page(),
+        _ => Ok(continue_request(&pending.id)),
     }
 }
 
@@ -125,10 +61,8 @@ async fn page(
     pending: &Pending,
     ready: &Ready,
     ticked: Option<Ticked<'_>>,
-) -> Response {
-    let Ok(csrf) = csrf::token(session).await else {
-        return unavailable_page();
-    };
+) -> PageResult {
+    let csrf = csrf::token(session).await?;
     let request = &pending.request;
     let scopes = request
         .scope
@@ -177,7 +111,7 @@ async fn page(
     let notice = ticked
         .is_some()
         .then(|| "Nothing was shared yet. To finish, choose Allow or Deny.".to_owned());
-    ConsentPage {
+    Ok(ConsentPage {
         csrf,
         request_id: pending.id.clone(),
         client_name: ready.client.name.clone(),
@@ -190,7 +124,7 @@ async fn page(
         ),
         notice,
     }
-    .into_response()
+    .into_response())
 }
 
 /// The consent form: `csrf`, `request`, `decision` (allow or deny), one `scope` per ticked
@@ -198,23 +132,13 @@ async fn page(
 /// user signed in now (`interaction::answer` decides again). A form that names no decision
 /// (Enter pressed in a checkbox submits through the page's first, inert button) grants
 /// nothing: the page is shown again as it was.
-async fn decide(State(services): State<AppState>, session: Session, body: Bytes) -> Response {
-    let form = Params::parse(&body, MAX_FORM_FIELDS);
-    if form.too_many() {
-        return error_page(StatusCode::BAD_REQUEST, "The form has too many fields.");
-    }
-    if !csrf::check(&session, form.get("csrf")).await {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "The form expired. Please go back and try again.",
-        );
-    }
-    let pending = match pending_of(&services, form.get("request")).await {
-        Ok(Some(pending)) => pending,
-        Ok(None) => return expired_page(),
-        Err(response) => return response,
-    };
-    let signed_in = signed_in(&services, &session).await;
+async fn decide(State(services): State<AppState>, posted: AtRequestForm) -> PageResult {
+    let AtRequestForm {
+        pending,
+        visitor,
+        form,
+    } = posted;
+    let signed_in = visitor.signed_in.as_ref();
     let answer = match form.get("decision") {
         Some("allow") => Answer::Allow {
             granted: consent::granted_by_form(
@@ -226,20 +150,19 @@ async fn decide(State(services): State<AppState>, session: Session, body: Bytes)
         },
         Some("deny") => Answer::Deny,
         _ => {
-            return match interaction::decide(&services, &pending, signed_in.as_ref()).await {
-                Ok(Decision::Consent(ready) | Decision::Covered(ready)) => {
+            return match interaction::decide(&services, &pending, signed_in).await? {
+                Decision::Consent(ready) | Decision::Covered(ready) => {
                     let ticked = Ticked {
                         scopes: form.all("scope").collect(),
                         granular: form.all("granular").collect(),
                         categories: form.all("category").collect(),
                     };
-                    page(&services, &session, &pending, &ready, Some(ticked)).await
+                    page(&services, &visitor.session, &pending, &ready, Some(ticked)).await
                 }
-                Ok(_) => continue_request(&pending.id),
-                Err(_) => unavailable_page(),
+                _ => Ok(continue_request(&pending.id)),
             };
         }
     };
-    let step = interaction::answer(&services, &pending, signed_in.as_ref(), answer).await;
-    step_response(&pending.id, step)
+    let step = interaction::answer(&services, &pending, signed_in, answer).await?;
+    Ok(step_response(&pending.id, step))
 }

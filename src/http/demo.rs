@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use tower_sessions::Session;
 
 use super::AppState;
-use super::error::{error_page, unavailable_page};
+use super::error::{PageError, PageResult, error_page};
 use crate::demo::{DEMO_CLIENT_ID, SAMPLE_RECORDS, WELLNESS_CLIENT_ID, demo_redirect_uri};
 use crate::flow::grant::{self, TokenRequest};
 use crate::labels::{Label, SecurityClaim, may_release, vocab};
@@ -64,7 +64,7 @@ async fn start(
     State(services): State<AppState>,
     session: Session,
     Query(start): Query<Start>,
-) -> Response {
+) -> PageResult {
     let client_id = match start.app.as_deref() {
         Some("wellness") => WELLNESS_CLIENT_ID,
         _ => DEMO_CLIENT_ID,
@@ -75,13 +75,9 @@ async fn start(
         client_id: client_id.to_owned(),
     };
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(request.verifier.as_bytes()));
-    if session.insert(DEMO_RP, &request).await.is_err() {
-        return unavailable_page();
-    }
-    let mut url = match url::Url::parse(&services.config.endpoint("/authorize")) {
-        Ok(url) => url,
-        Err(_) => return unavailable_page(),
-    };
+    session.insert(DEMO_RP, &request).await?;
+    let mut url = url::Url::parse(&services.config.endpoint("/authorize"))
+        .map_err(|_| PageError::Unavailable)?;
     url.query_pairs_mut()
         .append_pair("response_type", "code")
         .append_pair("client_id", client_id)
@@ -92,7 +88,7 @@ async fn start(
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256")
         .append_pair("prompt", "consent");
-    Redirect::to(url.as_str()).into_response()
+    Ok(Redirect::to(url.as_str()).into_response())
 }
 
 #[derive(Deserialize)]
@@ -151,7 +147,7 @@ async fn callback(
     .result
     {
         Ok(tokens) => tokens,
-        Err(e) => return error_page(StatusCode::BAD_REQUEST, e.description),
+        Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.description),
     };
     let claim: Option<SecurityClaim> =
         serde_json::from_str::<serde_json::Value>(&pretty_claims(&tokens.access_token))

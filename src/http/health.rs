@@ -14,8 +14,9 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn ready(State(services): State<AppState>) -> (StatusCode, &'static str) {
-    match services.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ready"),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
+    if services.database_ready().await {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
     }
 }

@@ -4,21 +4,19 @@
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
 use axum::{Form, Router};
 use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::authorize::continue_request;
-use super::error::{error_page, unavailable_page};
+use super::error::{PageError, PageResult};
 use super::pages::LoginPage;
 use super::{AppState, SIGNED_IN, csrf};
 use crate::flow::audit::{self, Event, Kind};
-use crate::flow::authorize::SignedIn;
 use crate::flow::interaction;
 use crate::flow::users::{self, SignIn};
-use crate::secrets;
 use crate::services::Services;
 use crate::store::User;
 
@@ -27,26 +25,17 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The pending request a sign-in belongs to: its id, the app's name and the login hint.
+/// The page still shows when the request has expired (it then signs in to nothing).
 async fn request_details(
     services: &Services,
     request_id: Option<&str>,
-) -> (String, Option<String>, String) {
-    let Some(pending) = interaction::load(services, request_id.unwrap_or_default())
-        .await
-        .ok()
-        .flatten()
-    else {
-        return (String::new(), None, String::new());
+) -> Result<(String, Option<String>, String), PageError> {
+    let Some(pending) = interaction::load(services, request_id.unwrap_or_default()).await? else {
+        return Ok((String::new(), None, String::new()));
     };
-    let name = services
-        .store
-        .client_by_id(&pending.request.client_id)
-        .await
-        .ok()
-        .flatten()
-        .map(|c| c.name);
+    let name = interaction::client_name(services, &pending).await?;
     let hint = pending.request.login_hint.clone().unwrap_or_default();
-    (pending.id, name, hint)
+    Ok((pending.id, name, hint))
 }
 
 #[derive(Deserialize)]
@@ -71,9 +60,9 @@ async fn login_page(
     request_id: Option<&str>,
     next: Option<&str>,
     state: PageState,
-) -> Response {
+) -> PageResult {
     let (csrf, cookie) = csrf::login_token(headers, services.config.secure_cookies());
-    let (request_id, client_name, hint) = request_details(services, request_id).await;
+    let (request_id, client_name, hint) = request_details(services, request_id).await?;
     let page = LoginPage {
         csrf,
         next: next_page(next).0.to_owned(),
@@ -87,14 +76,14 @@ async fn login_page(
     if let Some(cookie) = cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
-    response
+    Ok(response)
 }
 
 async fn show(
     State(services): State<AppState>,
     headers: HeaderMap,
     Query(r): Query<LoginQuery>,
-) -> Response {
+) -> PageResult {
     let notice = (r.account.as_deref() == Some("other")).then(|| {
         "This request is for a different account than the one signed in here. Sign in with the account it is for.".to_owned()
     });
@@ -138,12 +127,9 @@ async fn submit(
     session: Session,
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
-) -> Response {
+) -> PageResult {
     if !csrf::check_login(&headers, form.csrf.as_deref()) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "The form expired. Please go back and try again.",
-        );
+        return Err(PageError::FormExpired);
     }
     let request_id = form
         .request
@@ -151,18 +137,7 @@ async fn submit(
         .unwrap_or_default();
     let username = form.username.unwrap_or_default();
     let password = form.password.unwrap_or_default();
-    let outcome = match users::authenticate(
-        services.store.as_ref(),
-        &services.password_checks,
-        &username,
-        &password,
-        services.now(),
-    )
-    .await
-    {
-        Ok(outcome) => outcome,
-        Err(_) => return unavailable_page(),
-    };
+    let outcome = users::sign_in(&services, &username, &password).await?;
     // The audit trail never gets the typed username: people type passwords into it.
     let (kind, user_id, detail) = match outcome {
         SignIn::Valid(user) => {
@@ -185,11 +160,11 @@ async fn submit(
                 form.next.as_deref(),
                 state,
             )
-            .await;
+            .await?;
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
-            return response;
+            return Ok(response);
         }
         SignIn::WrongPassword { user_id } => (Kind::SignInFailed, Some(user_id), "wrong password"),
         SignIn::UnknownUser => (Kind::SignInFailed, None, "unknown username"),
@@ -232,33 +207,14 @@ async fn signed_in_page(
     user: &User,
     next: Option<&str>,
     request_id: String,
-) -> Response {
-    let now = services.now();
-    let signed_in = SignedIn {
-        user_id: user.id.clone(),
-        auth_time: now,
-        signed_in_for: (!request_id.is_empty()).then(|| request_id.clone()),
-        sign_in_id: secrets::random_id(),
-    };
-    let recorded = services
-        .store
-        .insert_sign_in(
-            &signed_in.sign_in_id,
-            &user.id,
-            now,
-            now + services.config.session_ttl,
-        )
-        .await;
-    if recorded.is_err()
-        || session.cycle_id().await.is_err()
-        || session.insert(SIGNED_IN, &signed_in).await.is_err()
-    {
-        return unavailable_page();
-    }
-    audit::record(services, Event::new(Kind::SignIn).user(&user.id)).await;
-    if request_id.is_empty() {
+) -> PageResult {
+    let for_request = (!request_id.is_empty()).then(|| request_id.clone());
+    let signed_in = users::begin_sign_in(services, user, for_request).await?;
+    session.cycle_id().await?;
+    session.insert(SIGNED_IN, &signed_in).await?;
+    Ok(if request_id.is_empty() {
         Redirect::to(next_page(next).1).into_response()
     } else {
         continue_request(&request_id)
-    }
+    })
 }

@@ -4,6 +4,7 @@
 mod account;
 mod assets;
 mod authorize;
+mod client_form;
 mod consent;
 mod csrf;
 mod demo;
@@ -13,13 +14,16 @@ mod health;
 mod introspect;
 mod launch;
 mod login;
+mod logout;
 pub mod metrics;
 mod pages;
 mod picker;
 mod register;
+mod revoke;
 mod smart;
 mod token;
 mod userinfo;
+mod visitor;
 
 use std::sync::Arc;
 
@@ -47,11 +51,13 @@ pub fn router(services: AppState) -> Router {
         .merge(discovery::router())
         .merge(smart::router(&services.config))
         .merge(introspect::router())
+        .merge(revoke::router())
         .merge(launch::router())
         .merge(register::router())
         .merge(account::router())
         .merge(authorize::router())
         .merge(login::router())
+        .merge(logout::router())
         .merge(consent::router())
         .merge(picker::router())
         .merge(token::router())

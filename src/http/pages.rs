@@ -1,27 +1,16 @@
-//! The page templates (askama, one display struct per page) and the small pages that need
-//! no flow: home and sign-out.
+//! The page templates (askama, one display struct per page) and the home page.
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use serde::Deserialize;
-use tower_sessions::Session;
+use axum::response::IntoResponse;
+use axum::routing::get;
 
-use super::error::error_page;
-use super::{AppState, SIGNED_IN, csrf};
-use crate::flow::audit::{self, Event, Kind};
-use crate::flow::authorize::SignedIn;
-
-#[derive(Template, WebTemplate)]
-#[template(path = "error.html")]
-pub struct ErrorPage {
-    pub message: String,
-}
+use super::error::PageResult;
+use super::visitor::Visitor;
+use super::{AppState, csrf};
+use crate::flow::users;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "login.html")]
@@ -124,54 +113,14 @@ pub struct HomePage {
 }
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(home))
-        .route("/logout", post(logout))
+    Router::new().route("/", get(home))
 }
 
-async fn home(State(services): State<AppState>, session: Session) -> Response {
-    let signed_in = session.get::<SignedIn>(SIGNED_IN).await.ok().flatten();
-    let username = match signed_in {
-        Some(s) => match services.store.user_by_id(&s.user_id).await {
-            Ok(user) => user.map(|u| u.username),
-            Err(_) => None,
-        },
+async fn home(State(services): State<AppState>, visitor: Visitor) -> PageResult {
+    let username = match &visitor.signed_in {
+        Some(s) => users::user_of(&services, s).await?.map(|u| u.username),
         None => None,
     };
-    let Ok(csrf) = csrf::token(&session).await else {
-        return super::error::unavailable_page();
-    };
-    HomePage { username, csrf }.into_response()
-}
-
-#[derive(Deserialize)]
-struct LogoutForm {
-    csrf: Option<String>,
-}
-
-async fn logout(
-    State(services): State<AppState>,
-    session: Session,
-    Form(form): Form<LogoutForm>,
-) -> Response {
-    if !csrf::check(&session, form.csrf.as_deref()).await {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "The form expired. Please go back and try again.",
-        );
-    }
-    let user = session.get::<SignedIn>(SIGNED_IN).await.ok().flatten();
-    let _ = session.flush().await;
-    if let Some(user) = user {
-        // Ends what `online_access` grants of this sign-in may do (SMART: while online).
-        if let Err(e) = services
-            .store
-            .end_sign_in(&user.sign_in_id, services.now())
-            .await
-        {
-            tracing::error!(error = %e, "sign-out not recorded; online_access tokens last until the sign-in expires");
-        }
-        audit::record(&services, Event::new(Kind::SignOut).user(&user.user_id)).await;
-    }
-    Redirect::to("/").into_response()
+    let csrf = csrf::token(&visitor.session).await?;
+    Ok(HomePage { username, csrf }.into_response())
 }

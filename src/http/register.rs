@@ -1,17 +1,19 @@
 //! `POST /register` (RFC 7591) and `GET|PUT|DELETE /register/{client_id}` (RFC 7592).
+//! Errors are RFC 7591 §3.2.2 JSON; a missing or wrong token is answered with a Bearer
+//! challenge (RFC 6750 §3).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::AppState;
-use crate::config::RegistrationPolicy;
-use crate::flow::registration::{self, RegistrationError};
-use crate::secrets;
+use super::error::{Challenge, json_error, no_store};
+use crate::flow::registration;
+use crate::flow::{ErrorCode, OAuthError};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/register", post(register)).route(
@@ -29,87 +31,35 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-fn no_store(mut response: Response) -> Response {
-    let h = response.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    response
+/// The answer, never cached (RFC 7591 §3.2.1), or the error in RFC 7591's JSON.
+fn respond(result: Result<(StatusCode, Option<Value>), OAuthError>) -> Response {
+    match result {
+        Ok((status, body)) => {
+            let mut response = match body {
+                Some(body) => (status, Json(body)).into_response(),
+                None => status.into_response(),
+            };
+            no_store(response.headers_mut());
+            response
+        }
+        Err(e) if e.code == ErrorCode::InvalidToken => json_error(&e, Challenge::Bearer),
+        Err(e) => json_error(&e, Challenge::None),
+    }
 }
 
-fn error(e: RegistrationError) -> Response {
-    let (status, code, description) = match e {
-        RegistrationError::InvalidRedirectUri(d) => {
-            (StatusCode::BAD_REQUEST, "invalid_redirect_uri", d)
-        }
-        RegistrationError::InvalidClientMetadata(d) => {
-            (StatusCode::BAD_REQUEST, "invalid_client_metadata", d)
-        }
-        RegistrationError::InvalidToken => {
-            let mut r = (
-                StatusCode::UNAUTHORIZED,
-                Json(json!({"error": "invalid_token", "error_description": "a valid access token is required"})),
-            )
-                .into_response();
-            r.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer error=\"invalid_token\""),
-            );
-            return no_store(r);
-        }
-        RegistrationError::NotFound => (
-            StatusCode::NOT_FOUND,
-            "invalid_client_metadata",
-            "no such client".to_owned(),
-        ),
-        RegistrationError::Store(e) => {
-            let oauth = crate::flow::OAuthError::from(e);
-            return no_store(super::error::oauth_error_response(&oauth));
-        }
-    };
-    no_store(
-        (
-            status,
-            Json(json!({"error": code, "error_description": description})),
-        )
-            .into_response(),
-    )
-}
-
-fn json_body(body: &[u8]) -> Result<Value, RegistrationError> {
+fn json_body(body: &[u8]) -> Result<Value, OAuthError> {
     serde_json::from_slice(body)
-        .map_err(|_| RegistrationError::InvalidClientMetadata("the body must be JSON".into()))
+        .map_err(|_| OAuthError::invalid_client_metadata("the body must be JSON"))
 }
 
 #[tracing::instrument(name = "register", skip_all)]
 async fn register(State(services): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match services.config.registration {
-        RegistrationPolicy::Closed => {
-            return no_store((StatusCode::FORBIDDEN, Json(json!({"error": "access_denied", "error_description": "dynamic registration is closed; ask the operator"}))).into_response());
-        }
-        RegistrationPolicy::InitialAccessToken => {
-            let Some(token) = bearer(&headers) else {
-                return error(RegistrationError::InvalidToken);
-            };
-            match services
-                .store
-                .spend_initial_access_token(&secrets::hash_secret(token), services.now())
-                .await
-            {
-                Ok(true) => {}
-                Ok(false) => return error(RegistrationError::InvalidToken),
-                Err(e) => return error(RegistrationError::Store(e)),
-            }
-        }
-        RegistrationPolicy::Open => {}
-    }
-    let result = match json_body(&body) {
-        Ok(metadata) => registration::register(&services, &metadata).await,
-        Err(e) => Err(e),
+    let result = async {
+        registration::admit(&services, bearer(&headers)).await?;
+        let registered = registration::register(&services, &json_body(&body)?).await?;
+        Ok((StatusCode::CREATED, Some(registered)))
     };
-    match result {
-        Ok(registered) => no_store((StatusCode::CREATED, Json(registered)).into_response()),
-        Err(e) => error(e),
-    }
+    respond(result.await)
 }
 
 async fn read(
@@ -117,10 +67,8 @@ async fn read(
     headers: HeaderMap,
     Path(client_id): Path<String>,
 ) -> Response {
-    match registration::read(&services, &client_id, bearer(&headers)).await {
-        Ok(view) => no_store(Json(view).into_response()),
-        Err(e) => error(e),
-    }
+    let result = registration::read(&services, &client_id, bearer(&headers)).await;
+    respond(result.map(|view| (StatusCode::OK, Some(view))))
 }
 
 async fn update(
@@ -129,16 +77,11 @@ async fn update(
     Path(client_id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let result = match json_body(&body) {
-        Ok(metadata) => {
-            registration::update(&services, &client_id, bearer(&headers), &metadata).await
-        }
-        Err(e) => Err(e),
+    let result = async {
+        let metadata = json_body(&body)?;
+        registration::update(&services, &client_id, bearer(&headers), &metadata).await
     };
-    match result {
-        Ok(view) => no_store(Json(view).into_response()),
-        Err(e) => error(e),
-    }
+    respond(result.await.map(|view| (StatusCode::OK, Some(view))))
 }
 
 async fn delete(
@@ -146,8 +89,6 @@ async fn delete(
     headers: HeaderMap,
     Path(client_id): Path<String>,
 ) -> Response {
-    match registration::delete(&services, &client_id, bearer(&headers)).await {
-        Ok(()) => no_store(StatusCode::NO_CONTENT.into_response()),
-        Err(e) => error(e),
-    }
+    let result = registration::delete(&services, &client_id, bearer(&headers)).await;
+    respond(result.map(|()| (StatusCode::NO_CONTENT, None)))
 }

@@ -10,9 +10,10 @@ use axum::{Json, Router};
 use url::Url;
 
 use super::AppState;
-use super::error::oauth_error_response;
+use super::error::{Challenge, json_error, no_store};
 use crate::flow::OAuthError;
 use crate::flow::audit::{self, Event, Kind};
+use crate::flow::clients;
 use crate::flow::grant::{self, TokenRequest};
 use crate::flow::params::{MAX_PROTOCOL_PARAMETERS, Params};
 use crate::services::Services;
@@ -46,9 +47,7 @@ async fn cors_origin(
 ) -> Option<HeaderValue> {
     let client = match resolved {
         Some(client) => client,
-        None => services
-            .store
-            .client_by_id(form.get("client_id")?)
+        None => clients::find(services, form.get("client_id")?)
             .await
             .ok()
             .flatten()?,
@@ -92,10 +91,12 @@ async fn token(State(services): State<AppState>, headers: HeaderMap, body: Bytes
                 .starts_with("application/x-www-form-urlencoded")
         });
     let form = Params::parse(&body, MAX_PROTOCOL_PARAMETERS);
+    let challenge = Challenge::basic_if_tried(&headers);
     let (mut response, client) = if !is_form {
-        let refused = oauth_error_response(&OAuthError::invalid_request(
-            "the body must be application/x-www-form-urlencoded",
-        ));
+        let refused = json_error(
+            &OAuthError::invalid_request("the body must be application/x-www-form-urlencoded"),
+            challenge,
+        );
         (refused, None)
     } else {
         let authorization = headers
@@ -114,7 +115,7 @@ async fn token(State(services): State<AppState>, headers: HeaderMap, body: Bytes
                     Event::new(Kind::TokenRefused).detail(e.code.as_str()),
                 )
                 .await;
-                oauth_error_response(&e)
+                json_error(&e, challenge)
             }
         };
         (response, exchange.client)
@@ -125,8 +126,7 @@ async fn token(State(services): State<AppState>, headers: HeaderMap, body: Bytes
         _ => None,
     };
     let h = response.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    no_store(h);
     if let Some(allowed) = allowed {
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allowed);
         h.insert(header::VARY, HeaderValue::from_static("Origin"));

@@ -9,7 +9,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use super::AppState;
-use super::error::bearer_error_response;
+use super::error::{Challenge, bearer_required, json_error};
 use crate::flow::params::{MAX_PROTOCOL_PARAMETERS, Params};
 use crate::flow::{OAuthError, userinfo};
 
@@ -32,6 +32,13 @@ fn bearer_from_header(headers: &HeaderMap) -> Option<Result<String, OAuthError>>
             "the Authorization header is not a Bearer token",
         ));
     Some(parsed)
+}
+
+fn bearer_error_response(e: Option<&OAuthError>) -> Response {
+    match e {
+        None => bearer_required(),
+        Some(e) => json_error(e, Challenge::Bearer),
+    }
 }
 
 async fn userinfo_get(State(services): State<AppState>, headers: HeaderMap) -> Response {

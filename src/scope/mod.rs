@@ -5,12 +5,49 @@
 //! meaning, so a `ScopeSet` keeps the first occurrence of each token in request order (so a
 //! response echoes what the client wrote).
 
-pub mod plain;
 pub mod smart;
+pub mod wording;
 
 use std::fmt;
 
 pub use smart::SmartScope;
+
+/// Scopes advertised (the server supports every one; the list is not exhaustive).
+pub const SUPPORTED: &[&str] = &[
+    "openid",
+    "fhirUser",
+    "profile",
+    "email",
+    "offline_access",
+    "online_access",
+    "launch",
+    "launch/patient",
+    "launch/encounter",
+    "patient/*.cruds",
+    "patient/*.rs",
+    "patient/*.read",
+    "patient/*.write",
+    "patient/*.*",
+    "user/*.cruds",
+    "user/*.rs",
+    "user/*.read",
+    "user/*.write",
+    "user/*.*",
+    "system/*.cruds",
+    "system/*.rs",
+    "system/*.read",
+];
+
+/// SMART capabilities of the scopes: offline and online access, patient and user scopes,
+/// in SMART v1 and v2 syntax.
+pub const CAPABILITIES: [&str; 6] = [
+    "permission-offline",
+    "permission-online",
+    "permission-patient",
+    "permission-user",
+    "permission-v1",
+    "permission-v2",
+];
 
 /// Scopes Clearance understands by name. Others (SMART resource scopes, `launch/...`) are
 /// recognised by their shape in [`is_fhir_scope`].

@@ -64,6 +64,27 @@ pub struct IdTokenClaims {
 /// RFC 9068 §2.1: the `typ` header of a JWT access token.
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 
+/// The claims Clearance's ID tokens and UserInfo can carry (OIDC Discovery
+/// `claims_supported`).
+pub const CLAIMS_SUPPORTED: [&str; 16] = [
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "at_hash",
+    "azp",
+    "name",
+    "preferred_username",
+    "email",
+    "email_verified",
+    "fhirUser",
+    "profile",
+    "security",
+];
+
 /// Signs `claims` with the key active for `alg` at `now`, `kid` and `typ` in the header.
 pub fn sign<T: Serialize>(
     ring: &KeyRing,

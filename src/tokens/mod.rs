@@ -2,6 +2,7 @@
 
 pub mod claims;
 pub mod client_keys;
+pub mod jwks_fetch;
 pub mod keys;
 
 pub use claims::{AccessTokenClaims, IdTokenClaims};

@@ -7,7 +7,7 @@ mod refresh_token;
 
 pub use issue::{TokenResponse, refresh_allowed_now};
 
-use crate::flow::client_auth::{self, Credentials};
+use crate::flow::client_auth::{self, Accepted, Credentials};
 use crate::flow::error::{ErrorCode, OAuthError};
 use crate::flow::params::Params;
 use crate::services::Services;
@@ -36,26 +36,12 @@ pub struct Exchange {
 }
 
 pub async fn exchange(services: &Services, request: &TokenRequest<'_>) -> Exchange {
-    // RFC 6749 §3.2: parameters must not be repeated. Checked in one pass, on a bounded form.
-    if request.form.too_many() {
-        return refused(OAuthError::invalid_request(
-            "the request has too many parameters (at most 64)",
-        ));
-    }
-    if request.form.repeated().is_some() {
-        return refused(OAuthError::invalid_request("a parameter is repeated"));
-    }
-    let credentials = match client_auth::extract_all(
-        request.authorization,
-        request.param("client_id"),
-        request.param("client_secret"),
-        request.param("client_assertion_type"),
-        request.param("client_assertion"),
-    ) {
-        Ok(credentials) => credentials,
-        Err(e) => return refused(e),
-    };
-    let used_basic = credentials.used_basic();
+    let credentials =
+        match client_auth::credentials(request.form, request.authorization, Accepted::HeaderOrForm)
+        {
+            Ok(credentials) => credentials,
+            Err(e) => return refused(e),
+        };
     let mut client = None;
     let result = async {
         let grant_type = request
@@ -89,13 +75,7 @@ pub async fn exchange(services: &Services, request: &TokenRequest<'_>) -> Exchan
         }
     }
     .await;
-    Exchange {
-        result: result.map_err(|e| OAuthError {
-            used_basic_auth: used_basic,
-            ..e
-        }),
-        client,
-    }
+    Exchange { result, client }
 }
 
 fn refused(error: OAuthError) -> Exchange {

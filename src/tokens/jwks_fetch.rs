@@ -17,8 +17,8 @@ use std::time::Duration;
 use serde_json::Value;
 use url::Url;
 
+use super::client_keys::{validate_jwks, validate_jwks_uri};
 use crate::gate::Gate;
-use crate::tokens::client_keys::{validate_jwks, validate_jwks_uri};
 
 /// The largest JWKS document accepted.
 pub const MAX_JWKS_BYTES: usize = 64 * 1024;

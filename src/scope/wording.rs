@@ -1,5 +1,6 @@
-//! Scopes in plain words for the consent page, and the category-level alternatives offered
-//! for resource-level Condition and Observation access (ONC (g)(10) granular scopes).
+//! Scopes in plain words, for a patient rather than a developer (the consent and account
+//! pages), and the category-level alternatives offered for resource-level Condition and
+//! Observation access (ONC (g)(10) granular scopes).
 
 use super::smart::{Context, SmartScope};
 
@@ -161,6 +162,58 @@ pub fn describe_smart(scope: &SmartScope) -> (String, String) {
         );
     }
     (title, detail)
+}
+
+/// Plain words for a scope, for a patient rather than a developer.
+pub fn describe(scope: &str) -> (String, String) {
+    if let Some(smart) = SmartScope::parse(scope) {
+        return describe_smart(&smart);
+    }
+    let (title, detail) = match scope {
+        "openid" => (
+            "Confirm who you are",
+            "The app learns that it is you who signed in.",
+        ),
+        "profile" => (
+            "Your name and username",
+            "The app can see your name and username.",
+        ),
+        "email" => (
+            "Your email address",
+            "The app can see the email address on your account.",
+        ),
+        "fhirUser" => (
+            "Your record's identity",
+            "The app learns which health record is yours.",
+        ),
+        "offline_access" => (
+            "Stay connected",
+            "The app can keep access when you are not using it, until you revoke it.",
+        ),
+        "online_access" => (
+            "Stay connected while you are signed in",
+            "The app can keep access while you stay signed in here; it stops when you sign out.",
+        ),
+        "launch/patient" => (
+            "Your patient record",
+            "The app is told which patient record to open.",
+        ),
+        "launch/encounter" => (
+            "The current visit",
+            "The app is told which visit it was opened for.",
+        ),
+        "launch" => (
+            "Open from your health record",
+            "The app opens in the context your health record system gives it.",
+        ),
+        other => {
+            return (
+                other.to_owned(),
+                "Access to health data on the FHIR server.".to_owned(),
+            );
+        }
+    };
+    (title.to_owned(), detail.to_owned())
 }
 
 #[cfg(test)]
