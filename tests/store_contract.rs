@@ -1,14 +1,15 @@
 //! The store contract, written once and run against SQLite and against PostgreSQL, each test
 //! on its own fresh database.
 
-mod common;
+#[allow(dead_code)] // the store contract uses part of the suite's PostgreSQL helpers
+#[path = "api/common/pg.rs"]
+mod pg;
 
 use std::sync::Arc;
 
 use clearance::store::postgres::{PoolSettings, PostgresStore};
 use clearance::store::sqlite::SqliteStore;
 use clearance::store::*;
-use common::pg;
 
 const NOW: i64 = 1_000_000;
 

@@ -8,7 +8,6 @@ use sqlx::sqlite::{
 };
 
 use super::macros::sql_store_impl;
-use super::sql;
 use super::*;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

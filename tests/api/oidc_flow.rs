@@ -2,13 +2,11 @@
 //! discovery, authorize with PKCE and nonce, sign-in, consent, code, token, ID token verified
 //! against our JWKS, UserInfo, refresh.
 
-mod common;
-
+use crate::common::*;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use clearance::flow::clients::{self, NewClient};
 use clearance::tokens::Alg;
-use common::*;
 use openidconnect::core::CoreJwsSigningAlgorithm;
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,

@@ -1,10 +1,8 @@
 //! Browser sessions and page security: cookie attributes, session renewal at sign-in, CSRF,
 //! clickjacking headers, prompt=login, max_age, id_token_hint; UserInfo and discovery.
 
-mod common;
-
+use crate::common::*;
 use clearance::config::Settings;
-use common::*;
 
 fn session_cookie(response: &reqwest::Response) -> Option<String> {
     response
@@ -256,7 +254,7 @@ async fn repeated_wrong_passwords_pause_the_account_for_a_while() {
     );
 
     // Another account is not affected.
-    let other = common::browser();
+    let other = crate::common::browser();
     let (response, _) = follow(&other, &server, url.clone()).await;
     let other_page = response.text().await.unwrap();
     let r = sign_in(&other, &server, &other_page, "dr.jones", PASSWORD).await;

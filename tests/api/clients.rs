@@ -2,17 +2,15 @@
 //! private_key_jwt (RFC 7523 as SMART profiles it) with keys made here, a jwks_uri served by a
 //! local server that changes its keys, and SMART Backend Services end to end.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 
+use crate::common::*;
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use clearance::config::Settings;
 use clearance::flow::clients::{self, NewClient, Registered};
 use clearance::secrets;
-use common::*;
 use josekit::jwk::KeyPair;
 use josekit::jws::{ES384, JwsHeader, JwsSigner, RS384};
 use josekit::jwt::{self, JwtPayload};

@@ -1,13 +1,11 @@
 //! The command line against a real SQLite file: users, clients, keys; and a running server
 //! that picks up a key rotation made by another process.
 
-mod common;
-
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+use crate::common::*;
 use clearance::config::Settings;
-use common::*;
 
 fn clearance(db: &str, args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_clearance"))

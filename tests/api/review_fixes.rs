@@ -1,13 +1,11 @@
 //! Regressions from the security review and the run against real SMART client libraries
 //! (issue 9): each test is named after the defect it keeps fixed.
 
-mod common;
-
+use crate::common::*;
 use clearance::config::Settings;
 use clearance::flow::clients::{self, NewClient, Registered};
 use clearance::store::Role;
 use clearance::tokens::Alg;
-use common::*;
 use serde_json::{Value, json};
 
 fn fhir(server: &TestServer) -> String {

@@ -2,14 +2,12 @@
 //! the `security` claim of both tokens; client ceilings and user clearances narrow it; a
 //! refresh never widens it; the account page revokes and narrows; the FHIR Consent export.
 
-mod common;
-
+use crate::common::*;
 use clearance::flow::clients::{self, NewClient};
 use clearance::flow::users::{self, NewUser};
 use clearance::labels::Confidentiality;
 use clearance::store::Role;
 use clearance::tokens::Alg;
-use common::*;
 use serde_json::json;
 
 /// Consents as `username` with these categories; returns the token response.

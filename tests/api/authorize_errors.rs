@@ -1,9 +1,7 @@
 //! The authorization endpoint's errors: pages when the client or redirect URI cannot be
 //! verified (never a redirect), redirects with error, state and iss otherwise.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 async fn get(server: &TestServer, url: &str) -> reqwest::Response {
     let _ = server;

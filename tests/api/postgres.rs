@@ -1,20 +1,18 @@
 //! PostgreSQL and several instances: the whole flow on PostgreSQL, a database that goes away
 //! while the server runs, and two `clearance serve` processes sharing one database.
 
-mod common;
-
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::common::pg;
+use crate::common::proxy::Proxy;
+use crate::common::*;
 use clearance::config::Settings;
 use clearance::flow::clients::{self, NewClient};
 use clearance::flow::users::{self, NewUser};
 use clearance::store::Role;
 use clearance::store::postgres::{PoolSettings, PostgresStore};
 use clearance::tokens::Alg;
-use common::pg;
-use common::proxy::Proxy;
-use common::*;
 
 fn code_form<'a>(code: &'a str, verifier: &'a str, client_id: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![

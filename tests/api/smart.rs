@@ -2,12 +2,10 @@
 //! the ONC (g)(10) kit (standards.md §1.12): discovery, standalone and EHR launch, the OpenID
 //! Connect group, refresh, invalid aud, limited app, granular scopes, introspection, CORS.
 
-mod common;
-
+use crate::common::*;
 use clearance::flow::clients::{self, NewClient, Registered};
 use clearance::flow::patients::new_patient;
 use clearance::tokens::Alg;
-use common::*;
 use serde_json::{Value, json};
 
 const STANDALONE: &str = "launch/patient openid fhirUser offline_access patient/*.rs";
@@ -355,7 +353,7 @@ async fn online_access_refreshes_only_while_the_user_is_signed_in() {
     assert_eq!(status, 200, "offline_access outlives the sign-in: {body}");
 
     // A sign-in that is never ended expires with the session lifetime.
-    let other = common::browser();
+    let other = crate::common::browser();
     let scope = "openid online_access";
     let (url, verifier) = authorize_url(&server, &id, scope, &[]);
     let back = authorize(&other, &server, &url, "alice", None)

@@ -5,12 +5,10 @@
 //! this test runs `npm install` itself when node_modules is missing). Without Chromium the
 //! test fails under CI and is skipped with a loud message elsewhere.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 
 fn chromium() -> Option<PathBuf> {
     let candidates = [

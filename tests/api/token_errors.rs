@@ -1,8 +1,6 @@
 //! One negative test per token endpoint error (RFC 6749 §5.2, RFC 7636, RFC 9700 §4.14).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn code_form<'a>(code: &'a str, verifier: &'a str, client_id: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![

@@ -1,9 +1,7 @@
 //! `clearance demo`: the seeded demo patient can sign in through the demo app and see the
 //! tokens it received.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[tokio::test]
 async fn demo_patient_walks_the_demo_app() {
