@@ -1,5 +1,6 @@
-//! Configuration: defaults, then an optional TOML file, then `CLEARANCE_*` environment
-//! variables, then command-line flags. Validated once at start; invalid settings stop the
+//! Configuration: defaults, then (for `clearance demo`) the demo preset, then an optional TOML
+//! file, then `CLEARANCE_*` environment variables, then command-line flags. Each setting is
+//! declared once, in `settings!` below. Validated once at start; invalid settings stop the
 //! start with a message that names the setting (fail fast, no globals).
 
 use std::net::SocketAddr;
@@ -11,52 +12,122 @@ use url::Url;
 use crate::labels::categories::{self, Category, default_categories};
 use crate::smart_style;
 
-/// Every setting, after layering. Durations are whole seconds.
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub listen: SocketAddr,
-    /// The issuer identifier (OIDC Discovery §3): scheme, host, optional port and path, no
-    /// query or fragment, no trailing slash.
-    pub issuer: String,
-    pub database_url: String,
-    /// FHIR base URLs a token may be issued for (`aud` / `resource`). Default `<issuer>/fhir`.
-    pub fhir_base_urls: Vec<String>,
-    pub access_token_ttl: i64,
-    pub id_token_ttl: i64,
-    pub code_ttl: i64,
-    pub refresh_token_ttl: i64,
-    pub session_ttl: i64,
-    /// How long a started authorization request may wait for sign-in and consent.
-    pub authorization_request_ttl: i64,
-    /// How often each instance re-reads the signing keys from the database.
-    pub key_reload_seconds: u64,
-    pub database_max_connections: u32,
-    /// Seconds a request waits for a database connection before failing with 503.
-    pub database_acquire_timeout: u64,
-    /// How many times the start tries to reach PostgreSQL (pauses double from 0.5 s to 10 s).
-    pub database_connect_attempts: u32,
-    /// The patient-facing sensitivity categories of the consent page.
-    pub categories: Vec<Category>,
-    /// Who may use dynamic client registration (RFC 7591).
-    pub registration: RegistrationPolicy,
-    /// Days the audit trail is kept. Default six years, the retention HIPAA asks of
-    /// security documentation (45 CFR 164.316(b)(2)).
-    pub audit_retention_days: i64,
-    /// The SMART Style JSON given to EHR-launched apps (`smart_style_url`): the operator's
-    /// (the EHR's own) or, by default, Clearance's `/smart-style.json`.
-    pub smart_style_url: String,
-    /// The longest a browser sign-in lasts, however active (seconds after the password).
-    pub session_absolute_ttl: i64,
-    /// When set, `/metrics` answers only requests with `Authorization: Bearer <token>`.
-    pub metrics_token: Option<String>,
-    /// How long a rotated key is published before it signs: longer than a resource server
-    /// can go without seeing it (reload on other instances + JWKS max-age + a refetch pause).
-    pub key_activation_seconds: i64,
-    /// Let dynamically registered clients' `jwks_uri` name loopback, private or link-local
-    /// addresses (development only; an SSRF risk otherwise).
-    pub jwks_uri_allow_private: bool,
-    /// Demo mode: seeds demo data and enables the `/demo` relying party pages.
-    pub demo: bool,
+/// Declares every setting once: its name (the TOML key; `CLEARANCE_<NAME>` in the
+/// environment), its type and, for a plain setting, its default. From that one line come
+/// the optional field of [`Settings`] (a layer), its environment lookup, its overlay and the
+/// field of [`Config`]. A derived setting's default and checks depend on other settings; its
+/// value is worked out in [`Config::from_settings`].
+macro_rules! settings {
+    (
+        plain { $( $(#[doc = $pdoc:literal])* $plain:ident : $pty:ty = $default:expr ),* $(,)? }
+        derived { $( $(#[doc = $ddoc:literal])* $derived:ident : $raw:ty => $resolved:ty ),* $(,)? }
+    ) => {
+        /// Every setting, after layering and defaults. Durations are whole seconds.
+        #[derive(Debug, Clone)]
+        pub struct Config {
+            $( $(#[doc = $pdoc])* pub $plain: $pty, )*
+            $( $(#[doc = $ddoc])* pub $derived: $resolved, )*
+            /// Demo mode: seeds demo data and enables the `/demo` relying party pages.
+            pub demo: bool,
+        }
+
+        /// One layer of settings (the defaults, the demo preset, a TOML file, the
+        /// environment, the command line). What a layer leaves out keeps the value of the
+        /// layer below.
+        #[derive(Debug, Clone, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct Settings {
+            $( pub $plain: Option<$pty>, )*
+            $( pub $derived: Option<$raw>, )*
+        }
+
+        /// The derived settings, resolved and checked.
+        struct Derived {
+            $( $derived: $resolved, )*
+        }
+
+        impl Settings {
+            /// The values set in `CLEARANCE_*` environment variables, read through `lookup`
+            /// so tests need not touch the process environment.
+            pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+                Ok(Settings {
+                    $( $plain: from_env_var(&lookup, stringify!($plain))?, )*
+                    $( $derived: from_env_var(&lookup, stringify!($derived))?, )*
+                })
+            }
+
+            /// `self` with every value that `over` sets replaced.
+            pub fn overlay(self, over: Settings) -> Settings {
+                Settings {
+                    $( $plain: over.$plain.or(self.$plain), )*
+                    $( $derived: over.$derived.or(self.$derived), )*
+                }
+            }
+        }
+
+        impl Config {
+            fn assemble(s: Settings, derived: Derived) -> Config {
+                Config {
+                    $( $plain: s.$plain.unwrap_or_else(|| $default), )*
+                    $( $derived: derived.$derived, )*
+                    demo: false,
+                }
+            }
+        }
+    };
+}
+
+settings! {
+    plain {
+        access_token_ttl: i64 = 300,
+        id_token_ttl: i64 = 300,
+        code_ttl: i64 = 60,
+        refresh_token_ttl: i64 = 30 * 24 * 3600,
+        session_ttl: i64 = 8 * 3600,
+        /// How long a started authorization request may wait for sign-in and consent.
+        authorization_request_ttl: i64 = 30 * 60,
+        /// How often each instance re-reads the signing keys from the database.
+        key_reload_seconds: u64 = DEFAULT_KEY_RELOAD_SECONDS,
+        database_max_connections: u32 = 10,
+        /// Seconds a request waits for a database connection before failing with 503.
+        database_acquire_timeout: u64 = 5,
+        /// How many times the start tries to reach PostgreSQL (pauses double from 0.5 s to 10 s).
+        database_connect_attempts: u32 = 10,
+        /// The patient-facing sensitivity categories of the consent page.
+        categories: Vec<Category> = default_categories(),
+        /// Days the audit trail is kept. Default six years, the retention HIPAA asks of
+        /// security documentation (45 CFR 164.316(b)(2)).
+        audit_retention_days: i64 = 6 * 365,
+        /// The longest a browser sign-in lasts, however active (seconds after the password).
+        session_absolute_ttl: i64 = 24 * 3600,
+        /// Let dynamically registered clients' `jwks_uri` name loopback, private or
+        /// link-local addresses (development only; an SSRF risk otherwise).
+        jwks_uri_allow_private: bool = false,
+    }
+    derived {
+        /// The address and port to listen on. Default 127.0.0.1:8080.
+        listen: String => SocketAddr,
+        /// The issuer identifier (OIDC Discovery §3): scheme, host, optional port and path,
+        /// no query or fragment, no trailing slash. Default `http://<listen>`.
+        issuer: String => String,
+        /// `sqlite:...` (default `sqlite://data/clearance.db`) or `postgres://...`.
+        database_url: String => String,
+        /// FHIR base URLs a token may be issued for (`aud` / `resource`). Default
+        /// `<issuer>/fhir`.
+        fhir_base_urls: Vec<String> => Vec<String>,
+        /// Who may use dynamic client registration (RFC 7591): `open`, `token` (an initial
+        /// access token from `clearance client token`, the default) or `closed`.
+        registration: String => RegistrationPolicy,
+        /// The SMART Style JSON given to EHR-launched apps (`smart_style_url`): the
+        /// operator's (the EHR's own) or, by default, Clearance's `/smart-style.json`.
+        smart_style_url: String => String,
+        /// When set, `/metrics` answers only requests with `Authorization: Bearer <token>`.
+        metrics_token: String => Option<String>,
+        /// How long a rotated key is published before it signs: longer than a resource
+        /// server can go without seeing it (reload on other instances + JWKS max-age + a
+        /// refetch pause).
+        key_activation_seconds: i64 => i64,
+    }
 }
 
 /// `Cache-Control: max-age` of the JWKS document.
@@ -74,41 +145,73 @@ pub enum RegistrationPolicy {
     Closed,
 }
 
-/// The part of the configuration an operator may set. Every field is optional: what is
-/// absent keeps the value of the layer below.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    pub listen: Option<String>,
-    pub issuer: Option<String>,
-    pub database_url: Option<String>,
-    pub fhir_base_urls: Option<Vec<String>>,
-    pub access_token_ttl: Option<i64>,
-    pub id_token_ttl: Option<i64>,
-    pub code_ttl: Option<i64>,
-    pub refresh_token_ttl: Option<i64>,
-    pub session_ttl: Option<i64>,
-    pub authorization_request_ttl: Option<i64>,
-    pub key_reload_seconds: Option<u64>,
-    pub database_max_connections: Option<u32>,
-    pub database_acquire_timeout: Option<u64>,
-    pub database_connect_attempts: Option<u32>,
-    pub categories: Option<Vec<Category>>,
-    /// `open`, `token` (an initial access token from `clearance client token`) or `closed`.
-    pub registration: Option<String>,
-    /// An absolute http(s) URL of the EHR's SMART Style JSON.
-    pub smart_style_url: Option<String>,
-    pub audit_retention_days: Option<i64>,
-    pub session_absolute_ttl: Option<i64>,
-    pub metrics_token: Option<String>,
-    pub key_activation_seconds: Option<i64>,
-    pub jwks_uri_allow_private: Option<bool>,
-}
-
 /// A configuration problem, worded for the operator.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {0}")]
 pub struct ConfigError(pub String);
+
+/// How an environment variable's text becomes a setting's value.
+trait FromEnv: Sized {
+    fn from_env(text: &str) -> Result<Self, String>;
+}
+
+impl FromEnv for String {
+    fn from_env(text: &str) -> Result<Self, String> {
+        Ok(text.to_owned())
+    }
+}
+
+macro_rules! whole_numbers_from_env {
+    ($($t:ty),*) => {$(
+        impl FromEnv for $t {
+            fn from_env(text: &str) -> Result<Self, String> {
+                text.trim().parse().map_err(|_| "must be a whole number".to_owned())
+            }
+        }
+    )*};
+}
+whole_numbers_from_env!(i64, u64, u32);
+
+impl FromEnv for bool {
+    fn from_env(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "true" | "1" => Ok(true),
+            "false" | "0" => Ok(false),
+            _ => Err("must be true or false".to_owned()),
+        }
+    }
+}
+
+/// A list: values separated by commas or spaces.
+impl FromEnv for Vec<String> {
+    fn from_env(text: &str) -> Result<Self, String> {
+        Ok(text
+            .split([',', ' '])
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect())
+    }
+}
+
+/// Categories are structured: a JSON array of the objects the TOML file would hold.
+impl FromEnv for Vec<Category> {
+    fn from_env(text: &str) -> Result<Self, String> {
+        serde_json::from_str(text).map_err(|e| format!("must be a JSON array of categories: {e}"))
+    }
+}
+
+fn from_env_var<T: FromEnv>(
+    lookup: &impl Fn(&str) -> Option<String>,
+    setting: &str,
+) -> Result<Option<T>, ConfigError> {
+    let name = format!("CLEARANCE_{}", setting.to_ascii_uppercase());
+    match lookup(&name) {
+        None => Ok(None),
+        Some(text) => T::from_env(&text)
+            .map(Some)
+            .map_err(|problem| ConfigError(format!("{name} {problem}, got {text:?}"))),
+    }
+}
 
 impl Settings {
     /// The values read from a TOML file.
@@ -118,202 +221,26 @@ impl Settings {
         toml::from_str(&text).map_err(|e| ConfigError(format!("{}: {e}", path.display())))
     }
 
-    /// The values set in `CLEARANCE_*` environment variables, read through `lookup` so tests
-    /// need not touch the process environment.
-    pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
-        fn number<T: std::str::FromStr>(
-            lookup: &impl Fn(&str) -> Option<String>,
-            name: &str,
-        ) -> Result<Option<T>, ConfigError> {
-            match lookup(name) {
-                None => Ok(None),
-                Some(v) => {
-                    v.trim().parse().map(Some).map_err(|_| {
-                        ConfigError(format!("{name} must be a whole number, got {v:?}"))
-                    })
-                }
-            }
-        }
-        Ok(Settings {
-            listen: lookup("CLEARANCE_LISTEN"),
-            issuer: lookup("CLEARANCE_ISSUER"),
-            database_url: lookup("CLEARANCE_DATABASE_URL"),
-            fhir_base_urls: lookup("CLEARANCE_FHIR_BASE_URLS").map(|v| {
-                v.split([',', ' '])
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            }),
-            access_token_ttl: number(&lookup, "CLEARANCE_ACCESS_TOKEN_TTL")?,
-            id_token_ttl: number(&lookup, "CLEARANCE_ID_TOKEN_TTL")?,
-            code_ttl: number(&lookup, "CLEARANCE_CODE_TTL")?,
-            refresh_token_ttl: number(&lookup, "CLEARANCE_REFRESH_TOKEN_TTL")?,
-            session_ttl: number(&lookup, "CLEARANCE_SESSION_TTL")?,
-            authorization_request_ttl: number(&lookup, "CLEARANCE_AUTHORIZATION_REQUEST_TTL")?,
-            key_reload_seconds: number(&lookup, "CLEARANCE_KEY_RELOAD_SECONDS")?,
-            database_max_connections: number(&lookup, "CLEARANCE_DATABASE_MAX_CONNECTIONS")?,
-            database_acquire_timeout: number(&lookup, "CLEARANCE_DATABASE_ACQUIRE_TIMEOUT")?,
-            database_connect_attempts: number(&lookup, "CLEARANCE_DATABASE_CONNECT_ATTEMPTS")?,
-            // Categories are structured; they are set in the TOML file only.
-            categories: None,
-            registration: lookup("CLEARANCE_REGISTRATION"),
-            smart_style_url: lookup("CLEARANCE_SMART_STYLE_URL"),
-            audit_retention_days: number(&lookup, "CLEARANCE_AUDIT_RETENTION_DAYS")?,
-            session_absolute_ttl: number(&lookup, "CLEARANCE_SESSION_ABSOLUTE_TTL")?,
-            metrics_token: lookup("CLEARANCE_METRICS_TOKEN"),
-            key_activation_seconds: number(&lookup, "CLEARANCE_KEY_ACTIVATION_SECONDS")?,
-            jwks_uri_allow_private: match lookup("CLEARANCE_JWKS_URI_ALLOW_PRIVATE").as_deref() {
-                None => None,
-                Some("true" | "1") => Some(true),
-                Some("false" | "0") => Some(false),
-                Some(other) => {
-                    return Err(ConfigError(format!(
-                        "CLEARANCE_JWKS_URI_ALLOW_PRIVATE must be true or false, got {other:?}"
-                    )));
-                }
-            },
-        })
-    }
-
-    /// `self` with every value that `over` sets replaced.
-    pub fn overlay(self, over: Settings) -> Settings {
+    /// The demo's preset, a layer just above the defaults: anyone may register an app (the
+    /// demo is for trying things). A file, the environment or a flag still decide.
+    pub fn demo_preset() -> Settings {
         Settings {
-            listen: over.listen.or(self.listen),
-            issuer: over.issuer.or(self.issuer),
-            database_url: over.database_url.or(self.database_url),
-            fhir_base_urls: over.fhir_base_urls.or(self.fhir_base_urls),
-            access_token_ttl: over.access_token_ttl.or(self.access_token_ttl),
-            id_token_ttl: over.id_token_ttl.or(self.id_token_ttl),
-            code_ttl: over.code_ttl.or(self.code_ttl),
-            refresh_token_ttl: over.refresh_token_ttl.or(self.refresh_token_ttl),
-            session_ttl: over.session_ttl.or(self.session_ttl),
-            authorization_request_ttl: over
-                .authorization_request_ttl
-                .or(self.authorization_request_ttl),
-            key_reload_seconds: over.key_reload_seconds.or(self.key_reload_seconds),
-            database_max_connections: over
-                .database_max_connections
-                .or(self.database_max_connections),
-            database_acquire_timeout: over
-                .database_acquire_timeout
-                .or(self.database_acquire_timeout),
-            database_connect_attempts: over
-                .database_connect_attempts
-                .or(self.database_connect_attempts),
-            categories: over.categories.or(self.categories),
-            registration: over.registration.or(self.registration),
-            smart_style_url: over.smart_style_url.or(self.smart_style_url),
-            audit_retention_days: over.audit_retention_days.or(self.audit_retention_days),
-            session_absolute_ttl: over.session_absolute_ttl.or(self.session_absolute_ttl),
-            metrics_token: over.metrics_token.or(self.metrics_token),
-            key_activation_seconds: over.key_activation_seconds.or(self.key_activation_seconds),
-            jwks_uri_allow_private: over.jwks_uri_allow_private.or(self.jwks_uri_allow_private),
+            registration: Some("open".into()),
+            ..Settings::default()
         }
     }
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/clearance.db";
+pub const DEFAULT_KEY_RELOAD_SECONDS: u64 = 30;
 
 impl Config {
-    /// Applies the defaults to the layered settings and validates the result.
+    /// Applies the defaults to the layered settings, works out the derived settings and
+    /// validates the result.
     pub fn from_settings(s: Settings) -> Result<Config, ConfigError> {
-        let listen_text = s.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
-        let listen: SocketAddr = listen_text.parse().map_err(|_| {
-            ConfigError(format!(
-                "listen must be an address and port such as 127.0.0.1:8080, got {listen_text:?}"
-            ))
-        })?;
-        let issuer = match s.issuer {
-            Some(i) => i,
-            None => format!("http://{listen}"),
-        };
-        let issuer = validate_issuer(&issuer)?;
-        let database_url = s
-            .database_url
-            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
-        if !(database_url.starts_with("sqlite:")
-            || database_url.starts_with("postgres://")
-            || database_url.starts_with("postgresql://"))
-        {
-            return Err(ConfigError(format!(
-                "database_url must start with sqlite: or postgres://, got {database_url:?}"
-            )));
-        }
-        let fhir_base_urls = s
-            .fhir_base_urls
-            .unwrap_or_else(|| vec![format!("{issuer}/fhir")]);
-        if fhir_base_urls.is_empty() {
-            return Err(ConfigError(
-                "fhir_base_urls must name at least one URL".into(),
-            ));
-        }
-        for base in &fhir_base_urls {
-            let url = Url::parse(base)
-                .map_err(|e| ConfigError(format!("fhir_base_urls: {base:?} is not a URL: {e}")))?;
-            if !matches!(url.scheme(), "http" | "https") || url.fragment().is_some() {
-                return Err(ConfigError(format!(
-                    "fhir_base_urls: {base:?} must be an http(s) URL without a fragment"
-                )));
-            }
-        }
-        let smart_style_url = match s.smart_style_url {
-            Some(url) => {
-                let parsed = Url::parse(&url).map_err(|e| {
-                    ConfigError(format!("smart_style_url {url:?} is not a URL: {e}"))
-                })?;
-                if !matches!(parsed.scheme(), "http" | "https") {
-                    return Err(ConfigError(format!(
-                        "smart_style_url {url:?} must be an http(s) URL"
-                    )));
-                }
-                url
-            }
-            None => smart_style::default_url(&issuer),
-        };
-        let config = Config {
-            listen,
-            issuer,
-            database_url,
-            fhir_base_urls,
-            access_token_ttl: s.access_token_ttl.unwrap_or(300),
-            id_token_ttl: s.id_token_ttl.unwrap_or(300),
-            code_ttl: s.code_ttl.unwrap_or(60),
-            refresh_token_ttl: s.refresh_token_ttl.unwrap_or(30 * 24 * 3600),
-            session_ttl: s.session_ttl.unwrap_or(8 * 3600),
-            authorization_request_ttl: s.authorization_request_ttl.unwrap_or(30 * 60),
-            key_reload_seconds: s.key_reload_seconds.unwrap_or(30),
-            database_max_connections: s.database_max_connections.unwrap_or(10),
-            database_acquire_timeout: s.database_acquire_timeout.unwrap_or(5),
-            database_connect_attempts: s.database_connect_attempts.unwrap_or(10),
-            categories: s.categories.unwrap_or_else(default_categories),
-            registration: match s.registration.as_deref().unwrap_or("token") {
-                "open" => RegistrationPolicy::Open,
-                "token" => RegistrationPolicy::InitialAccessToken,
-                "closed" => RegistrationPolicy::Closed,
-                other => {
-                    return Err(ConfigError(format!(
-                        "registration must be open, token or closed, got {other:?}"
-                    )));
-                }
-            },
-            smart_style_url,
-            audit_retention_days: s.audit_retention_days.unwrap_or(6 * 365),
-            session_absolute_ttl: s.session_absolute_ttl.unwrap_or(24 * 3600),
-            metrics_token: match s.metrics_token {
-                Some(t) if t.len() < 16 => {
-                    return Err(ConfigError(
-                        "metrics_token must be at least 16 characters".into(),
-                    ));
-                }
-                other => other,
-            },
-            key_activation_seconds: s
-                .key_activation_seconds
-                .unwrap_or_else(|| minimum_key_activation(s.key_reload_seconds.unwrap_or(30))),
-            jwks_uri_allow_private: s.jwks_uri_allow_private.unwrap_or(false),
-            demo: false,
-        };
+        let derived = Derived::resolve(&s)?;
+        let config = Config::assemble(s, derived);
         categories::validate(&config.categories)
             .map_err(|e| ConfigError(format!("categories: {e}")))?;
         config.validate_lifetimes()?;
@@ -405,6 +332,96 @@ impl Config {
 
     pub fn endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
+    }
+}
+
+impl Derived {
+    fn resolve(s: &Settings) -> Result<Derived, ConfigError> {
+        let listen_text = s.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
+            ConfigError(format!(
+                "listen must be an address and port such as 127.0.0.1:8080, got {listen_text:?}"
+            ))
+        })?;
+        let issuer = match &s.issuer {
+            Some(i) => validate_issuer(i)?,
+            None => validate_issuer(&format!("http://{listen}"))?,
+        };
+        let database_url = s
+            .database_url
+            .clone()
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError(format!(
+                "database_url must start with sqlite: or postgres://, got {database_url:?}"
+            )));
+        }
+        let fhir_base_urls = s
+            .fhir_base_urls
+            .clone()
+            .unwrap_or_else(|| vec![format!("{issuer}/fhir")]);
+        if fhir_base_urls.is_empty() {
+            return Err(ConfigError(
+                "fhir_base_urls must name at least one URL".into(),
+            ));
+        }
+        for base in &fhir_base_urls {
+            let url = Url::parse(base)
+                .map_err(|e| ConfigError(format!("fhir_base_urls: {base:?} is not a URL: {e}")))?;
+            if !matches!(url.scheme(), "http" | "https") || url.fragment().is_some() {
+                return Err(ConfigError(format!(
+                    "fhir_base_urls: {base:?} must be an http(s) URL without a fragment"
+                )));
+            }
+        }
+        let smart_style_url = match &s.smart_style_url {
+            Some(url) => {
+                let parsed = Url::parse(url).map_err(|e| {
+                    ConfigError(format!("smart_style_url {url:?} is not a URL: {e}"))
+                })?;
+                if !matches!(parsed.scheme(), "http" | "https") {
+                    return Err(ConfigError(format!(
+                        "smart_style_url {url:?} must be an http(s) URL"
+                    )));
+                }
+                url.clone()
+            }
+            None => smart_style::default_url(&issuer),
+        };
+        let registration = match s.registration.as_deref().unwrap_or("token") {
+            "open" => RegistrationPolicy::Open,
+            "token" => RegistrationPolicy::InitialAccessToken,
+            "closed" => RegistrationPolicy::Closed,
+            other => {
+                return Err(ConfigError(format!(
+                    "registration must be open, token or closed, got {other:?}"
+                )));
+            }
+        };
+        let metrics_token = match &s.metrics_token {
+            Some(t) if t.len() < 16 => {
+                return Err(ConfigError(
+                    "metrics_token must be at least 16 characters".into(),
+                ));
+            }
+            other => other.clone(),
+        };
+        let key_activation_seconds = s.key_activation_seconds.unwrap_or_else(|| {
+            minimum_key_activation(s.key_reload_seconds.unwrap_or(DEFAULT_KEY_RELOAD_SECONDS))
+        });
+        Ok(Derived {
+            listen,
+            issuer,
+            database_url,
+            fhir_base_urls,
+            registration,
+            smart_style_url,
+            metrics_token,
+            key_activation_seconds,
+        })
     }
 }
 
@@ -533,5 +550,45 @@ mod tests {
         }
         assert!(Settings::from_env(env(&[("CLEARANCE_CODE_TTL", "soon")])).is_err());
         assert!(toml::from_str::<Settings>("no_such_setting = 1").is_err());
+    }
+
+    #[test]
+    fn the_demo_preset_sits_below_the_file_the_environment_and_the_flags() {
+        let demo = Config::from_settings(Settings::demo_preset()).unwrap();
+        assert_eq!(demo.registration, RegistrationPolicy::Open);
+        let file: Settings = toml::from_str("registration = \"token\"").unwrap();
+        let c = Config::from_settings(Settings::demo_preset().overlay(file)).unwrap();
+        assert_eq!(c.registration, RegistrationPolicy::InitialAccessToken);
+        let closed = Settings::from_env(env(&[("CLEARANCE_REGISTRATION", "closed")])).unwrap();
+        let c = Config::from_settings(Settings::demo_preset().overlay(closed)).unwrap();
+        assert_eq!(c.registration, RegistrationPolicy::Closed);
+    }
+
+    #[test]
+    fn settings_are_read_from_the_environment_by_their_names() {
+        let s = Settings::from_env(env(&[
+            ("CLEARANCE_JWKS_URI_ALLOW_PRIVATE", "true"),
+            ("CLEARANCE_DATABASE_MAX_CONNECTIONS", "3"),
+            (
+                "CLEARANCE_FHIR_BASE_URLS",
+                "https://a.example/fhir, https://b.example/r4",
+            ),
+            ("CLEARANCE_METRICS_TOKEN", "1234567890123456"),
+        ]))
+        .unwrap();
+        let c = Config::from_settings(s).unwrap();
+        assert!(c.jwks_uri_allow_private);
+        assert_eq!(c.database_max_connections, 3);
+        assert_eq!(
+            c.fhir_base_urls,
+            vec!["https://a.example/fhir", "https://b.example/r4"]
+        );
+        assert_eq!(c.metrics_token.as_deref(), Some("1234567890123456"));
+        let bad = Settings::from_env(env(&[("CLEARANCE_JWKS_URI_ALLOW_PRIVATE", "maybe")]));
+        assert!(
+            bad.unwrap_err()
+                .0
+                .contains("CLEARANCE_JWKS_URI_ALLOW_PRIVATE")
+        );
     }
 }

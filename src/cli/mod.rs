@@ -263,8 +263,13 @@ fn init_tracing() {
         .try_init();
 }
 
+/// The layers, lowest first: defaults (in `Config`), the demo preset for `clearance demo`,
+/// the TOML file, the environment, the flags.
 fn load_config(cli: &Cli) -> Result<Config, String> {
-    let mut settings = Settings::default();
+    let mut settings = match cli.command {
+        Command::Demo => Settings::demo_preset(),
+        _ => Settings::default(),
+    };
     if let Some(path) = &cli.config {
         settings = settings.overlay(Settings::from_file(path).map_err(|e| e.to_string())?);
     }
@@ -286,10 +291,6 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Serve => serve(config).await,
         Command::Demo => {
             config.demo = true;
-            // The demo is for trying things: anyone may register an app.
-            if std::env::var_os("CLEARANCE_REGISTRATION").is_none() {
-                config.registration = crate::config::RegistrationPolicy::Open;
-            }
             let database = app::open_database(&config)
                 .await
                 .map_err(|e| e.to_string())?;
