@@ -22,6 +22,9 @@ use crate::store::{Store, StoreError};
 use crate::tokens::jwks_fetch::JwksFetcher;
 use crate::tokens::keys::generate_key;
 use crate::tokens::{Alg, KeyRing, Keys, TokenError};
+use tower_sessions_sqlx_store::{
+    PostgresStore as PostgresSessionStore, SqliteStore as SqliteSessionStore,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -37,8 +40,8 @@ pub enum AppError {
 
 /// The session store that matches the database back end.
 pub enum SessionBackend {
-    Sqlite(tower_sessions_sqlx_store::SqliteStore),
-    Postgres(tower_sessions_sqlx_store::PostgresStore),
+    Sqlite(SqliteSessionStore),
+    Postgres(PostgresSessionStore),
 }
 
 /// The opened database: the `Store` and the session store on the same database.
@@ -56,7 +59,7 @@ pub async fn open_database(config: &Config) -> Result<Database, AppError> {
             Duration::from_secs(config.database_acquire_timeout),
         )
         .await?;
-        let sessions = tower_sessions_sqlx_store::SqliteStore::new(store.pool().clone())
+        let sessions = SqliteSessionStore::new(store.pool().clone())
             .with_table_name("http_sessions")
             .map_err(AppError::Unsupported)?;
         sessions.migrate().await.map_err(StoreError::from)?;
@@ -71,7 +74,7 @@ pub async fn open_database(config: &Config) -> Result<Database, AppError> {
             connect_attempts: config.database_connect_attempts,
         };
         let store = PostgresStore::open(&config.database_url, &settings).await?;
-        let sessions = tower_sessions_sqlx_store::PostgresStore::new(store.pool().clone())
+        let sessions = PostgresSessionStore::new(store.pool().clone())
             .with_schema_name("public")
             .and_then(|s| s.with_table_name("http_sessions"))
             .map_err(AppError::Unsupported)?;

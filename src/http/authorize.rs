@@ -44,7 +44,7 @@ async fn authorize_post(
     start(&services, &visitor, &params).await
 }
 
-#[tracing::instrument(name = "authorize", skip_all)]
+#[tracing::instrument(name = "authorize", skip_all, fields(client_id))]
 async fn start(services: &Services, visitor: &Visitor, params: &Params) -> PageResult {
     let (request, _client) = match authorize::validate(services, params).await {
         Ok(valid) => valid,
@@ -66,6 +66,7 @@ async fn start(services: &Services, visitor: &Visitor, params: &Params) -> PageR
         }
         Err(AuthorizeError::Unavailable) => return Err(PageError::Unavailable),
     };
+    tracing::Span::current().record("client_id", request.client_id.as_str());
     let pending = interaction::start(services, request).await?;
     let step = interaction::advance(services, &pending, visitor.signed_in.as_ref(), false).await?;
     Ok(step_response(&pending.id, step))

@@ -15,7 +15,7 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/introspect", post(introspect_token))
 }
 
-#[tracing::instrument(name = "introspect", skip_all)]
+#[tracing::instrument(name = "introspect", skip_all, fields(client_id = %request.client.client_id))]
 async fn introspect_token(State(services): State<AppState>, request: ClientForm) -> Response {
     let ClientForm {
         client,

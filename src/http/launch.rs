@@ -20,7 +20,7 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/launch", post(issue))
 }
 
-#[tracing::instrument(name = "launch", skip_all)]
+#[tracing::instrument(name = "launch", skip_all, fields(ehr = %request.client.client_id))]
 async fn issue(State(services): State<AppState>, EhrForm(request): EhrForm) -> Response {
     let ClientForm {
         client: ehr,

@@ -28,10 +28,11 @@ mod visitor;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
+use tower_http::trace::TraceLayer;
 
 use crate::services::Services;
 
@@ -70,6 +71,9 @@ pub fn router(services: AppState) -> Router {
             services.clone(),
             metrics::track,
         ))
+        // One span per request: its method and matched route, never the URI (a query can
+        // carry a code, a state or a login hint).
+        .route_layer(TraceLayer::new_for_http().make_span_with(request_span))
         // Every body here is a small form or JSON document (RFC 7591 metadata, a JWKS).
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(
@@ -77,6 +81,14 @@ pub fn router(services: AppState) -> Router {
             security_headers,
         ))
         .with_state(services)
+}
+
+fn request_span(request: &Request) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    tracing::info_span!("request", method = %request.method(), route)
 }
 
 /// The largest request body any endpoint reads: 64 KiB (axum's default is 2 MB). Larger

@@ -15,7 +15,7 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/revoke", post(revoke_token))
 }
 
-#[tracing::instrument(name = "revoke", skip_all)]
+#[tracing::instrument(name = "revoke", skip_all, fields(client_id = %request.client.client_id))]
 async fn revoke_token(State(services): State<AppState>, request: ClientForm) -> Response {
     let ClientForm {
         client,

@@ -80,7 +80,9 @@ async fn preflight(headers: HeaderMap) -> Response {
     response
 }
 
-#[tracing::instrument(name = "token", skip_all)]
+// Span fields: only what is safe in a log (the grant type when it is one we know, the
+// client once authenticated), never a code, a token or a secret.
+#[tracing::instrument(name = "token", skip_all, fields(grant_type, client_id))]
 async fn token(State(services): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let is_form = headers
         .get(header::CONTENT_TYPE)
@@ -107,6 +109,16 @@ async fn token(State(services): State<AppState>, headers: HeaderMap, body: Bytes
             authorization,
         };
         let exchange = grant::exchange(&services, &request).await;
+        let span = tracing::Span::current();
+        if let Some(grant_type) = form
+            .get("grant_type")
+            .filter(|g| grant::GRANT_TYPES.contains(g))
+        {
+            span.record("grant_type", grant_type);
+        }
+        if let Some(client) = &exchange.client {
+            span.record("client_id", client.client_id.as_str());
+        }
         let response = match exchange.result {
             Ok(tokens) => Json(tokens).into_response(),
             Err(e) => {
