@@ -7,6 +7,7 @@ mod pg;
 
 use std::sync::Arc;
 
+use clearance::scope::ScopeSet;
 use clearance::store::postgres::{PoolSettings, PostgresStore};
 use clearance::store::sqlite::SqliteStore;
 use clearance::store::*;
@@ -18,7 +19,7 @@ fn user(id: &str, username: &str) -> User {
         id: id.into(),
         username: username.into(),
         password_hash: "$argon2id$stub".into(),
-        role: "patient".into(),
+        role: Role::Patient,
         fhir_user: Some(format!("Patient/{id}")),
         name: None,
         email: None,
@@ -32,21 +33,23 @@ fn client(id: &str) -> Client {
     Client {
         client_id: id.into(),
         name: format!("App {id}"),
-        redirect_uris: r#"["https://app.example/cb"]"#.into(),
+        redirect_uris: ["https://app.example/cb"].into_iter().collect(),
         secret_hash: None,
-        token_endpoint_auth_method: "none".into(),
+        token_endpoint_auth_method: AuthMethod::None,
         id_token_signed_response_alg: "RS256".into(),
         created_at: NOW,
         max_confidentiality: None,
         allowed_sensitivity: None,
-        ehr_launcher: 0,
+        ehr_launcher: false,
         jwks: None,
         jwks_uri: None,
-        grant_types: r#"["authorization_code","refresh_token"]"#.into(),
+        grant_types: ["authorization_code", "refresh_token"]
+            .into_iter()
+            .collect(),
         system_scopes: None,
         registration_token_hash: None,
         metadata: "{}".into(),
-        resource_server_for: None,
+        resource_server_for: StringList::default(),
     }
 }
 
@@ -55,17 +58,19 @@ fn grant(id: &str) -> Grant {
         id: id.into(),
         user_id: "u1".into(),
         client_id: "c1".into(),
-        scope: "openid offline_access".into(),
+        scope: ScopeSet::parse("openid offline_access").unwrap(),
         audience: "https://as.example".into(),
         auth_time: NOW,
         created_at: NOW,
         revoked_at: None,
-        security: r#"{"confidentiality":"N","sensitivity":[],"purpose_of_use":"PATRQT"}"#.into(),
-        categories: "[]".into(),
+        security: SecurityClaim::from(
+            r#"{"confidentiality":"N","sensitivity":[],"purpose_of_use":"PATRQT"}"#.to_owned(),
+        ),
+        categories: StringList::default(),
         patient: Some("p1".into()),
         encounter: None,
         fhir_context: "[]".into(),
-        need_patient_banner: Some(1),
+        need_patient_banner: Some(true),
         intent: None,
         sign_in_id: Some("s1".into()),
     }
@@ -223,7 +228,13 @@ async fn requests_and_consent(store: Arc<dyn Store>) {
         store.upsert_consent(&consent("", scope)).await.unwrap();
     }
     assert_eq!(
-        store.consent("u1", "c1", "").await.unwrap().unwrap().scope,
+        store
+            .consent("u1", "c1", "")
+            .await
+            .unwrap()
+            .unwrap()
+            .scope
+            .to_string(),
         "openid profile"
     );
     // Per patient: a decision for one patient is not one for another.
@@ -238,7 +249,8 @@ async fn requests_and_consent(store: Arc<dyn Store>) {
             .await
             .unwrap()
             .unwrap()
-            .scope,
+            .scope
+            .to_string(),
         "openid patient/*.rs"
     );
     // A Deny is remembered until the next Allow.
@@ -309,9 +321,9 @@ fn consent(patient: &str, scope: &str) -> Consent {
         user_id: "u1".into(),
         client_id: "c1".into(),
         patient: patient.into(),
-        scope: scope.into(),
+        scope: ScopeSet::parse(scope).unwrap(),
         updated_at: NOW,
-        categories: "[]".into(),
+        categories: StringList::default(),
         denied_at: None,
     }
 }
@@ -494,6 +506,126 @@ async fn revocation_and_purge(store: Arc<dyn Store>) {
     store.ping().await.unwrap();
 }
 
+/// The account page's and the operator's view of grants: listing, narrowing the labels of an
+/// active grant, the remembered categories, and revoking every grant of one client.
+async fn grants_are_listed_narrowed_and_revoked_per_client(store: Arc<dyn Store>) {
+    seeded(store.as_ref()).await;
+    let mut older = grant("g1");
+    older.created_at = NOW - 10;
+    store
+        .insert_grant_with_code(&older, &code("h1", "g1"))
+        .await
+        .unwrap();
+    store
+        .insert_grant_with_code(&grant("g2"), &code("h2", "g2"))
+        .await
+        .unwrap();
+    let mut other_client = grant("g3");
+    other_client.client_id = "c2".into();
+    store
+        .insert_grant_with_code(&other_client, &code("h3", "g3"))
+        .await
+        .unwrap();
+    let ids = |grants: Vec<Grant>| grants.into_iter().map(|g| g.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.grants_of_user("u1").await.unwrap()),
+        ["g2", "g3", "g1"],
+        "newest first"
+    );
+    assert_eq!(store.grants_of_user("nobody").await.unwrap().len(), 0);
+    assert_eq!(store.list_grants().await.unwrap().len(), 3);
+
+    // An access token names its grant while both last.
+    store
+        .insert_access_token(&AccessTokenRecord {
+            jti: "j2".into(),
+            grant_id: "g2".into(),
+            expires_at: NOW + 300,
+        })
+        .await
+        .unwrap();
+    let active = store.active_access_token_grant("j2", NOW).await.unwrap();
+    assert_eq!(active.map(|g| g.id).as_deref(), Some("g2"));
+    assert!(
+        store
+            .active_access_token_grant("j2", NOW + 300)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+
+    // Narrowing replaces the claim and its categories, typed in and typed out.
+    let narrowed = SecurityClaim::from(
+        r#"{"confidentiality":"N","sensitivity":["PSY"],"purpose_of_use":"PATRQT"}"#.to_owned(),
+    );
+    let categories: StringList = ["mental-health"].into_iter().collect();
+    store
+        .narrow_grant("g2", &narrowed, &categories)
+        .await
+        .unwrap();
+    let g2 = store.grant("g2").await.unwrap().unwrap();
+    assert_eq!(g2.security, narrowed);
+    assert_eq!(g2.category_ids(), ["mental-health"]);
+    assert_eq!(g2.need_patient_banner, Some(true));
+
+    store
+        .upsert_consent(&consent("", "openid offline_access"))
+        .await
+        .unwrap();
+    store
+        .set_consent_categories("u1", "c1", &categories, NOW + 1)
+        .await
+        .unwrap();
+    let remembered = store.consent("u1", "c1", "").await.unwrap().unwrap();
+    assert_eq!(remembered.category_ids(), ["mental-health"]);
+    assert_eq!(remembered.updated_at, NOW + 1);
+
+    // Revoking the client's grants ends both of c1's, forgets the consent, and leaves c2's.
+    assert_eq!(
+        store
+            .revoke_client_grants("u1", "c1", NOW + 2)
+            .await
+            .unwrap(),
+        2
+    );
+    assert!(
+        store
+            .grant("g1")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some()
+    );
+    assert!(
+        store
+            .grant("g3")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_none()
+    );
+    assert!(store.consent("u1", "c1", "").await.unwrap().is_none());
+    assert!(
+        store
+            .active_access_token_grant("j2", NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "a revoked grant's token is not active"
+    );
+    assert_eq!(
+        store
+            .revoke_client_grants("u1", "c1", NOW + 3)
+            .await
+            .unwrap(),
+        0
+    );
+    store.ping().await.unwrap();
+}
+
 async fn patients_and_launches(store: Arc<dyn Store>) {
     seeded(store.as_ref()).await;
     for (id, name) in [
@@ -553,7 +685,7 @@ async fn patients_and_launches(store: Arc<dyn Store>) {
         encounter: Some("e1".into()),
         user_id: None,
         fhir_context: "[]".into(),
-        need_patient_banner: 1,
+        need_patient_banner: true,
         intent: None,
         created_at: NOW,
         expires_at: NOW + 300,
@@ -889,5 +1021,122 @@ contract!(
     revocation_and_purge,
     audit_trail,
     sign_ins,
-    sign_in_attempts_are_reserved_atomically
+    sign_in_attempts_are_reserved_atomically,
+    grants_are_listed_narrowed_and_revoked_per_client
 );
+
+/// `migrations/sqlite` and `migrations/postgres` stay in step: the same files, and the same
+/// statements in each but for the dialect differences named here.
+mod migrations_in_step {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    /// Phrases that differ by dialect only: (SQLite, PostgreSQL).
+    const DIALECT: &[(&str, &str)] =
+        &[("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY")];
+
+    /// Files whose statements differ by design; the applied schemas are compared instead.
+    const DIVERGENT: &[(&str, &str)] = &[
+        (
+            "0007_review_fixes.sql",
+            "SQLite cannot change a primary key: it rebuilds the table",
+        ),
+        (
+            "0008_typed_columns.sql",
+            "PostgreSQL makes its flags BOOLEAN; SQLite has no boolean type",
+        ),
+    ];
+
+    fn files(dialect: &str) -> BTreeMap<String, String> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(dialect);
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| {
+                let path = entry.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                (name, std::fs::read_to_string(&path).unwrap())
+            })
+            .collect()
+    }
+
+    /// The statements of a file: comments dropped, whitespace collapsed.
+    fn statements(sql: &str) -> Vec<String> {
+        let code: String = sql
+            .lines()
+            .map(|line| line.split("--").next().unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join(" ");
+        code.split(';')
+            .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn both_dialects_have_the_same_files_and_statements() {
+        let sqlite = files("sqlite");
+        let postgres = files("postgres");
+        assert_eq!(
+            sqlite.keys().collect::<Vec<_>>(),
+            postgres.keys().collect::<Vec<_>>(),
+            "the same migration files, in the same order"
+        );
+        for (name, sqlite_sql) in &sqlite {
+            if DIVERGENT.iter().any(|(file, _)| file == name) {
+                continue;
+            }
+            let translated: Vec<String> = statements(sqlite_sql)
+                .into_iter()
+                .map(|s| DIALECT.iter().fold(s, |s, (lite, pg)| s.replace(lite, pg)))
+                .collect();
+            assert_eq!(translated, statements(&postgres[name]), "{name}");
+        }
+    }
+
+    /// The tables and columns both back ends end with after every migration.
+    #[tokio::test]
+    async fn both_dialects_end_with_the_same_tables_and_columns() {
+        let (sqlite, dir) = super::sqlite().await;
+        drop(sqlite);
+        let file = dir.path().join("store.db");
+        let mut lite = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!(
+            "sqlite://{}",
+            file.display()
+        ))
+        .await
+        .unwrap();
+        let lite_columns: Vec<(String, String)> = sqlx::query_as(
+            "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations' \
+             ORDER BY m.name, p.name",
+        )
+        .fetch_all(&mut lite)
+        .await
+        .unwrap();
+        let Some((postgres, url)) = super::postgres().await else {
+            return;
+        };
+        drop(postgres);
+        let mut pg = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        let pg_columns: Vec<(String, String)> = sqlx::query_as(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations' \
+             ORDER BY table_name, column_name",
+        )
+        .fetch_all(&mut pg)
+        .await
+        .unwrap();
+        drop(pg);
+        super::pg::drop_database(&url).await;
+        // Sorted here: the two databases collate names differently.
+        let (mut lite_columns, mut pg_columns) = (lite_columns, pg_columns);
+        lite_columns.sort();
+        pg_columns.sort();
+        assert!(lite_columns.len() > 50, "the schema was read");
+        assert_eq!(lite_columns, pg_columns);
+    }
+}

@@ -8,9 +8,8 @@ use crate::flow::consent;
 use crate::flow::consent_export::consent_resource;
 use crate::labels::grant::effective_claim;
 use crate::labels::{Ceiling, SecurityClaim};
-use crate::scope::ScopeSet;
 use crate::services::Services;
-use crate::store::{Client, Grant, StoreResult, User};
+use crate::store::{Client, Grant, StoreResult, StringList, User};
 
 /// One app the user has allowed, with its newest active grant.
 #[derive(Debug)]
@@ -154,28 +153,29 @@ pub async fn narrow(
     {
         let kept: Vec<String> = grant
             .category_ids()
-            .into_iter()
+            .iter()
             .filter(|id| keep.contains(id))
+            .cloned()
             .collect();
-        let scope = ScopeSet::parse(&grant.scope).unwrap_or_default();
-        let decided = consent::decide(&services.config, &client, user, scope, &kept);
-        let old = grant.security();
-        let security = within(&decided.security, &old);
-        let security_json = serde_json::to_string(&security).unwrap_or_default();
-        let categories_json =
-            serde_json::to_string(&decided.categories).unwrap_or_else(|_| "[]".into());
+        let decided = consent::decide(&services.config, &client, user, grant.scope.clone(), &kept);
+        let security = within(&decided.security, &grant.security);
+        let categories: StringList = decided.categories.iter().cloned().collect();
         services
             .store
-            .narrow_grant(&grant.id, &security_json, &categories_json)
+            .narrow_grant(&grant.id, &security, &categories)
             .await?;
         remembered.get_or_insert(decided.categories);
         narrowed = true;
     }
     if let Some(categories) = remembered {
-        let json = serde_json::to_string(&categories).unwrap_or_else(|_| "[]".into());
         services
             .store
-            .set_consent_categories(&user.id, client_id, &json, services.now())
+            .set_consent_categories(
+                &user.id,
+                client_id,
+                &categories.iter().cloned().collect(),
+                services.now(),
+            )
             .await?;
         audit::record(
             services,

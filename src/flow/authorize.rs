@@ -454,26 +454,27 @@ impl ErrorRedirect {
 mod tests {
     use super::*;
     use crate::config::Settings;
+    use crate::store::{AuthMethod, StringList};
 
     fn client(grant_types: &str) -> Client {
         Client {
             client_id: "c".into(),
             name: "App".into(),
-            redirect_uris: r#"["https://app.example/cb"]"#.into(),
+            redirect_uris: ["https://app.example/cb"].into_iter().collect(),
             secret_hash: None,
-            token_endpoint_auth_method: "none".into(),
+            token_endpoint_auth_method: AuthMethod::None,
             id_token_signed_response_alg: "RS256".into(),
             created_at: 0,
             max_confidentiality: None,
             allowed_sensitivity: None,
-            ehr_launcher: 0,
+            ehr_launcher: false,
             jwks: None,
             jwks_uri: None,
-            grant_types: grant_types.into(),
+            grant_types: StringList::try_from(grant_types.to_owned()).unwrap(),
             system_scopes: None,
             registration_token_hash: None,
             metadata: "{}".into(),
-            resource_server_for: None,
+            resource_server_for: StringList::default(),
         }
     }
 

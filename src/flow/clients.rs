@@ -6,7 +6,7 @@ use url::Url;
 use crate::labels::Confidentiality;
 use crate::secrets;
 use crate::services::Services;
-use crate::store::{AuthMethod, Client, Store, StoreError, StoreResult};
+use crate::store::{AuthMethod, Client, Store, StoreError, StoreResult, StringList};
 use crate::tokens::{Alg, client_keys as keys};
 
 #[derive(Debug, thiserror::Error)]
@@ -176,9 +176,9 @@ pub async fn register(
     let client = Client {
         client_id: client_id.clone(),
         name: name.to_owned(),
-        redirect_uris: serde_json::to_string(new.redirect_uris).unwrap_or_else(|_| "[]".into()),
+        redirect_uris: new.redirect_uris.iter().cloned().collect(),
         secret_hash: secret.as_deref().map(secrets::hash_secret),
-        token_endpoint_auth_method: method.as_str().to_owned(),
+        token_endpoint_auth_method: method,
         id_token_signed_response_alg: new.id_token_alg.name().to_owned(),
         created_at: now,
         max_confidentiality: new.max_confidentiality.map(|c| c.code().to_owned()),
@@ -186,15 +186,14 @@ pub async fn register(
             .allowed_sensitivity
             .as_ref()
             .map(|codes| serde_json::to_string(codes).unwrap_or_else(|_| "[]".into())),
-        ehr_launcher: i64::from(new.ehr_launcher),
+        ehr_launcher: new.ehr_launcher,
         jwks: new.jwks.clone(),
         jwks_uri: new.jwks_uri.clone(),
-        grant_types: serde_json::to_string(&grant_types).unwrap_or_else(|_| "[]".into()),
+        grant_types: grant_types.iter().cloned().collect(),
         system_scopes: system_scopes.clone(),
         registration_token_hash: None,
         metadata: "{}".into(),
-        resource_server_for: (!new.resource_server_for.is_empty())
-            .then(|| serde_json::to_string(&new.resource_server_for).unwrap_or_default()),
+        resource_server_for: new.resource_server_for.iter().cloned().collect(),
     };
     store.insert_client(&client).await.map_err(|e| match e {
         StoreError::Conflict(_) => {
@@ -283,12 +282,12 @@ pub async fn set_system_scopes(
             "a public client cannot use client_credentials".into(),
         ));
     }
-    let mut grants = client.grant_types();
+    let mut grants = client.grant_types.0.clone();
     grants.retain(|g| g != "client_credentials");
     if !scopes.is_empty() {
         grants.push("client_credentials".into());
     }
-    client.grant_types = serde_json::to_string(&grants).unwrap_or_else(|_| "[]".into());
+    client.grant_types = StringList(grants);
     client.system_scopes = (!scopes.is_empty()).then(|| scopes.join(" "));
     store.update_client(&client).await?;
     Ok(())

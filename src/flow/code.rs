@@ -8,7 +8,7 @@ use crate::flow::error::OAuthError;
 use crate::flow::interaction::{Pending, Ready};
 use crate::secrets;
 use crate::services::Services;
-use crate::store::{AuthorizationCode, Consent, Grant, StoreResult};
+use crate::store::{AuthorizationCode, Consent, Grant, StoreResult, StringList};
 
 /// Records the grant and its code, remembers the consent, ends the pending request, and
 /// returns the URL that carries the code back to the client.
@@ -24,9 +24,8 @@ pub async fn issue_code(
     let now = services.now();
     let (user_id, auth_time) = (signed_in.user_id.as_str(), signed_in.auth_time);
     let granted = &decision.scope;
-    let categories = serde_json::to_string(&decision.categories).unwrap_or_else(|_| "[]".into());
-    let security = serde_json::to_string(&decision.security)
-        .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
+    let categories: StringList = decision.categories.iter().cloned().collect();
+    let security = decision.security.clone();
     if remember {
         services
             .store
@@ -34,7 +33,7 @@ pub async fn issue_code(
                 user_id: user_id.to_owned(),
                 client_id: request.client_id.clone(),
                 patient: ready.patient_key().to_owned(),
-                scope: granted.to_string(),
+                scope: granted.clone(),
                 updated_at: now,
                 categories: categories.clone(),
                 denied_at: None,
@@ -45,7 +44,7 @@ pub async fn issue_code(
         id: secrets::random_id(),
         user_id: user_id.to_owned(),
         client_id: request.client_id.clone(),
-        scope: granted.to_string(),
+        scope: granted.clone(),
         audience: request.audience.clone(),
         auth_time,
         created_at: now,
@@ -55,7 +54,7 @@ pub async fn issue_code(
         patient: context.patient.clone(),
         encounter: context.encounter.clone(),
         fhir_context: serde_json::to_string(&context.fhir_context).unwrap_or_else(|_| "[]".into()),
-        need_patient_banner: context.need_patient_banner.map(i64::from),
+        need_patient_banner: context.need_patient_banner,
         intent: context.intent.clone(),
         sign_in_id: Some(signed_in.sign_in_id.clone()).filter(|id| !id.is_empty()),
     };

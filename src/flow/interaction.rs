@@ -167,9 +167,9 @@ impl Ready {
 
     /// Does the remembered consent cover the whole request (and was it not denied since)?
     pub fn remembered_covers(&self, scope: &ScopeSet) -> bool {
-        self.remembered.as_ref().is_some_and(|c| {
-            !c.denied_since() && ScopeSet::parse(&c.scope).is_ok_and(|r| scope.is_subset_of(&r))
-        })
+        self.remembered
+            .as_ref()
+            .is_some_and(|c| !c.denied_since() && scope.is_subset_of(&c.scope))
     }
 }
 
@@ -311,7 +311,7 @@ pub async fn advance(
                 &ready.client,
                 &ready.user,
                 pending.request.scope.clone(),
-                &chosen,
+                chosen,
             );
             Step::Redirect(code::issue_code(services, pending, &ready, &granted, false).await?)
         }
@@ -490,7 +490,7 @@ mod tests {
             id: id.into(),
             username: id.into(),
             password_hash: String::new(),
-            role: role.as_str().into(),
+            role,
             fhir_user: Some(fhir_user.into()),
             name: None,
             email: None,

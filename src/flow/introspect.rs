@@ -148,7 +148,7 @@ pub async fn introspect(services: &Services, client: &Client, token: &str) -> St
             out.insert("iss".into(), json!(services.config.issuer));
             out.insert("exp".into(), json!(expires_at));
             out.insert("iat".into(), json!(created_at));
-            if grant.scope.split(' ').any(|s| s == crate::scope::FHIR_USER)
+            if grant.scope.contains(crate::scope::FHIR_USER)
                 && let Some(user) = services.store.user_by_id(&grant.user_id).await?
                 && let Some(f) = user.fhir_user
             {

@@ -101,7 +101,7 @@ pub async fn issue(
     ehr: &Client,
     request: LaunchRequest,
 ) -> Result<(String, i64), OAuthError> {
-    if ehr.ehr_launcher != 1 {
+    if !ehr.ehr_launcher {
         return Err(OAuthError::new(
             crate::flow::ErrorCode::UnauthorizedClient,
             "this client may not request EHR launches",
@@ -148,7 +148,7 @@ pub async fn issue(
             encounter: request.encounter.filter(|e| !e.is_empty()),
             user_id,
             fhir_context: serde_json::to_string(&fhir_context).unwrap_or_else(|_| "[]".into()),
-            need_patient_banner: i64::from(request.need_patient_banner.unwrap_or(true)),
+            need_patient_banner: request.need_patient_banner.unwrap_or(true),
             intent: request.intent.filter(|i| !i.is_empty()),
             created_at: now,
             expires_at: now + LAUNCH_TTL,
@@ -182,7 +182,7 @@ pub async fn resolve(
         patient: row.patient,
         encounter: row.encounter,
         fhir_context: serde_json::from_str(&row.fhir_context).unwrap_or_default(),
-        need_patient_banner: Some(row.need_patient_banner == 1),
+        need_patient_banner: Some(row.need_patient_banner),
         intent: row.intent,
     };
     Ok(Some((context, row.user_id)))

@@ -11,7 +11,7 @@ use crate::flow::error::{ErrorCode, OAuthError};
 use crate::scope::{self, ScopeSet};
 use crate::secrets;
 use crate::services::Services;
-use crate::store::{AuthMethod, Client};
+use crate::store::{AuthMethod, Client, StringList};
 use crate::tokens::Alg;
 use crate::tokens::client_keys::{validate_jwks, validate_jwks_uri};
 use crate::tokens::jwks_fetch::validate_public_jwks_uri;
@@ -262,9 +262,9 @@ pub async fn register(services: &Services, body: &Value) -> Result<Value, Regist
             .as_str()
             .unwrap_or_default()
             .to_owned(),
-        redirect_uris: serde_json::to_string(&m.redirect_uris).unwrap_or_else(|_| "[]".into()),
+        redirect_uris: StringList(m.redirect_uris.clone()),
         secret_hash: secret.as_deref().map(secrets::hash_secret),
-        token_endpoint_auth_method: method.as_str().to_owned(),
+        token_endpoint_auth_method: method,
         id_token_signed_response_alg: stored["id_token_signed_response_alg"]
             .as_str()
             .unwrap_or("RS256")
@@ -272,14 +272,14 @@ pub async fn register(services: &Services, body: &Value) -> Result<Value, Regist
         created_at: now,
         max_confidentiality: None,
         allowed_sensitivity: None,
-        ehr_launcher: 0,
+        ehr_launcher: false,
         jwks: m.jwks.as_ref().map(Value::to_string),
         jwks_uri: m.jwks_uri.clone(),
-        grant_types: serde_json::to_string(&grant_types).unwrap_or_else(|_| "[]".into()),
+        grant_types: grant_types.iter().cloned().collect(),
         system_scopes: None,
         registration_token_hash: Some(secrets::hash_secret(&registration_token)),
         metadata: Value::Object(stored.clone()).to_string(),
-        resource_server_for: None,
+        resource_server_for: StringList::default(),
     };
     services.store.insert_client(&client).await?;
     audit::record(
@@ -409,15 +409,15 @@ pub async fn update(
             .as_str()
             .unwrap_or_default()
             .to_owned(),
-        redirect_uris: serde_json::to_string(&m.redirect_uris).unwrap_or_else(|_| "[]".into()),
-        token_endpoint_auth_method: method.as_str().to_owned(),
+        redirect_uris: StringList(m.redirect_uris.clone()),
+        token_endpoint_auth_method: method,
         id_token_signed_response_alg: stored["id_token_signed_response_alg"]
             .as_str()
             .unwrap_or("RS256")
             .to_owned(),
         jwks: m.jwks.as_ref().map(Value::to_string),
         jwks_uri: m.jwks_uri.clone(),
-        grant_types: serde_json::to_string(&grant_types).unwrap_or_else(|_| "[]".into()),
+        grant_types: grant_types.iter().cloned().collect(),
         metadata: Value::Object(stored).to_string(),
         ..client
     };

@@ -82,7 +82,7 @@ pub async fn create_user(store: &dyn Store, new: NewUser<'_>, now: i64) -> Resul
         id: secrets::random_id(),
         username: username.to_owned(),
         password_hash,
-        role: new.role.as_str().to_owned(),
+        role: new.role,
         fhir_user: new.fhir_user.map(str::to_owned),
         name: new.name.map(str::to_owned),
         email: new.email.map(str::to_owned),

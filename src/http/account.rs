@@ -15,6 +15,7 @@ use super::{AppState, csrf};
 use crate::flow::account::{self, when};
 use crate::flow::params::Params;
 use crate::labels::categories::join_in_sentence;
+use crate::scope::ScopeSet;
 use crate::scope::wording::describe;
 
 pub fn router() -> Router<AppState> {
@@ -72,13 +73,9 @@ async fn show(State(services): State<AppState>, holder: AccountHolder) -> PageRe
     .into_response())
 }
 
-/// Plain-language titles of a stored scope string.
-fn plain_scopes(scope: &str) -> Vec<String> {
-    scope
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(|s| describe(s).0)
-        .collect()
+/// Plain-language titles of a grant's scopes.
+fn plain_scopes(scope: &ScopeSet) -> Vec<String> {
+    scope.iter().map(|s| describe(s).0).collect()
 }
 
 /// The app an account form names, or the page that says none was.

@@ -18,8 +18,8 @@ use super::{AppState, csrf};
 use crate::flow::consent;
 use crate::flow::interaction::{self, Answer, Decision, Pending, Ready};
 use crate::labels::categories::join_in_sentence;
+use crate::scope::SmartScope;
 use crate::scope::wording::{describe, granular_alternatives};
-use crate::scope::{ScopeSet, SmartScope};
 use crate::services::Services;
 
 pub fn router() -> Router<AppState> {
@@ -91,8 +91,8 @@ async fn page(
         .remembered
         .as_ref()
         .filter(|c| !c.denied_since())
-        .filter(|c| ScopeSet::parse(&c.scope).is_ok_and(|r| request.scope.is_subset_of(&r)))
-        .map(|c| c.category_ids())
+        .filter(|c| request.scope.is_subset_of(&c.scope))
+        .map(|c| c.category_ids().to_vec())
         .unwrap_or_default();
     let (offered, excluded) =
         consent::offered_categories(&services.config, &ready.client, &ready.user);

@@ -59,15 +59,15 @@ pub trait AuthorizationStore: Send + Sync {
     async fn narrow_grant(
         &self,
         grant_id: &str,
-        security: &str,
-        categories: &str,
+        security: &SecurityClaim,
+        categories: &StringList,
     ) -> StoreResult<()>;
     /// Replaces the remembered category choice of a consent.
     async fn set_consent_categories(
         &self,
         user_id: &str,
         client_id: &str,
-        categories: &str,
+        categories: &StringList,
         now: i64,
     ) -> StoreResult<()>;
 }
@@ -142,9 +142,9 @@ macro_rules! authorizations_impl {
                     .bind(&c.user_id)
                     .bind(&c.client_id)
                     .bind(&c.patient)
-                    .bind(&c.scope)
+                    .bind(c.scope.to_string())
                     .bind(c.updated_at)
-                    .bind(&c.categories)
+                    .bind(c.categories.to_json())
                     .execute(&self.pool)
                     .await?;
                 Ok(())
@@ -177,12 +177,12 @@ macro_rules! authorizations_impl {
                     .bind(&g.id)
                     .bind(&g.user_id)
                     .bind(&g.client_id)
-                    .bind(&g.scope)
+                    .bind(g.scope.to_string())
                     .bind(&g.audience)
                     .bind(g.auth_time)
                     .bind(g.created_at)
-                    .bind(&g.security)
-                    .bind(&g.categories)
+                    .bind(serde_json::to_string(&g.security).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+                    .bind(g.categories.to_json())
                     .bind(&g.patient)
                     .bind(&g.encounter)
                     .bind(&g.fhir_context)
@@ -267,13 +267,16 @@ macro_rules! authorizations_impl {
             async fn narrow_grant(
                 &self,
                 grant_id: &str,
-                security: &str,
-                categories: &str,
+                security: &SecurityClaim,
+                categories: &StringList,
             ) -> StoreResult<()> {
                 sqlx::query("UPDATE grants SET security = $2, categories = $3 WHERE id = $1 AND revoked_at IS NULL")
                     .bind(grant_id)
-                    .bind(security)
-                    .bind(categories)
+                    .bind(
+                        serde_json::to_string(security)
+                            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    )
+                    .bind(categories.to_json())
                     .execute(&self.pool)
                     .await?;
                 Ok(())
@@ -283,13 +286,13 @@ macro_rules! authorizations_impl {
                 &self,
                 user_id: &str,
                 client_id: &str,
-                categories: &str,
+                categories: &StringList,
                 now: i64,
             ) -> StoreResult<()> {
                 sqlx::query("UPDATE consents SET categories = $3, updated_at = $4 WHERE user_id = $1 AND client_id = $2")
                     .bind(user_id)
                     .bind(client_id)
-                    .bind(categories)
+                    .bind(categories.to_json())
                     .bind(now)
                     .execute(&self.pool)
                     .await?;

@@ -23,6 +23,7 @@ mod users;
 
 use async_trait::async_trait;
 
+pub use crate::labels::SecurityClaim;
 pub use audit::AuditStore;
 pub use authorizations::AuthorizationStore;
 pub use clients::ClientStore;

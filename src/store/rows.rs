@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::labels::vocab::{self, Confidentiality};
 use crate::labels::{Ceiling, SecurityClaim, Sensitivity};
+use crate::scope::ScopeSet;
 
 /// What a user is: the patient-facing and clinician-facing flows differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +33,63 @@ impl Role {
     }
 }
 
+/// Decoded from its TEXT column by sqlx (`#[sqlx(try_from = "String")]`).
+impl TryFrom<String> for Role {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Role, String> {
+        Role::parse(&text).ok_or_else(|| format!("unknown role {text:?}"))
+    }
+}
+
+/// A list of strings kept as a JSON array in a TEXT column (redirect URIs, grant types,
+/// category ids, audiences). NULL reads as the empty list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StringList(pub Vec<String>);
+
+impl StringList {
+    /// The column's text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.0).unwrap_or_else(|_| "[]".to_owned())
+    }
+
+    /// The column's text, NULL for the empty list (for columns where NULL means "none").
+    pub fn to_json_or_null(&self) -> Option<String> {
+        (!self.0.is_empty()).then(|| self.to_json())
+    }
+}
+
+impl std::ops::Deref for StringList {
+    type Target = [String];
+
+    fn deref(&self) -> &[String] {
+        &self.0
+    }
+}
+
+impl<S: Into<String>> FromIterator<S> for StringList {
+    fn from_iter<I: IntoIterator<Item = S>>(items: I) -> StringList {
+        StringList(items.into_iter().map(Into::into).collect())
+    }
+}
+
+impl TryFrom<String> for StringList {
+    type Error = serde_json::Error;
+
+    fn try_from(json: String) -> Result<StringList, serde_json::Error> {
+        serde_json::from_str(&json)
+    }
+}
+
+impl TryFrom<Option<String>> for StringList {
+    type Error = serde_json::Error;
+
+    fn try_from(json: Option<String>) -> Result<StringList, serde_json::Error> {
+        json.map_or(Ok(StringList::default()), StringList::try_from)
+    }
+}
+
 #[derive(Clone, sqlx::FromRow)]
 pub struct User {
     /// The stable, opaque subject identifier (`sub`); never reassigned.
@@ -39,7 +97,8 @@ pub struct User {
     pub username: String,
     /// argon2id PHC string.
     pub password_hash: String,
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     /// `Patient/123`, `Practitioner/abc`, ... relative to the FHIR base, or absolute.
     pub fhir_user: Option<String>,
     pub name: Option<String>,
@@ -53,7 +112,7 @@ pub struct User {
 
 impl User {
     pub fn role(&self) -> Role {
-        Role::parse(&self.role).unwrap_or(Role::Patient)
+        self.role
     }
 
     /// The user's clearance as a ceiling on what their grants may carry.
@@ -131,15 +190,25 @@ impl AuthMethod {
     }
 }
 
+impl TryFrom<String> for AuthMethod {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<AuthMethod, String> {
+        AuthMethod::parse(&text).ok_or_else(|| format!("unknown authentication method {text:?}"))
+    }
+}
+
 #[derive(Clone, sqlx::FromRow)]
 pub struct Client {
     pub client_id: String,
     pub name: String,
-    /// JSON array of the registered redirect URIs, compared as exact strings.
-    pub redirect_uris: String,
+    /// The registered redirect URIs, compared as exact strings.
+    #[sqlx(try_from = "String")]
+    pub redirect_uris: StringList,
     /// SHA-256 of the client secret; `None` for public clients.
     pub secret_hash: Option<String>,
-    pub token_endpoint_auth_method: String,
+    #[sqlx(try_from = "String")]
+    pub token_endpoint_auth_method: AuthMethod,
     /// `RS256` (the default, OIDC Core §15.1) or `ES256`.
     pub id_token_signed_response_alg: String,
     pub created_at: i64,
@@ -147,14 +216,15 @@ pub struct Client {
     pub max_confidentiality: Option<String>,
     /// ... and the allowed sensitivity codes (JSON array; NULL: no limit).
     pub allowed_sensitivity: Option<String>,
-    /// 1 when this (confidential) client is an EHR that may request launch handles.
-    pub ehr_launcher: i64,
+    /// This (confidential) client is an EHR that may request launch handles.
+    pub ehr_launcher: bool,
     /// Inline JWKS (JSON) for `private_key_jwt`.
     pub jwks: Option<String>,
     /// Where the client publishes its JWKS for `private_key_jwt`.
     pub jwks_uri: Option<String>,
-    /// JSON array of the grant types the client may use.
-    pub grant_types: String,
+    /// The grant types the client may use.
+    #[sqlx(try_from = "String")]
+    pub grant_types: StringList,
     /// The `system/` scopes the operator pre-authorized (space-separated).
     pub system_scopes: Option<String>,
     /// SHA-256 of the RFC 7592 registration access token (dynamically registered clients).
@@ -162,17 +232,18 @@ pub struct Client {
     /// The registration metadata as accepted (JSON object).
     pub metadata: String,
     /// The audiences (FHIR base URLs) this client serves as a resource server, which lets it
-    /// introspect tokens for them (JSON array; NULL: not a resource server). Operator-set.
-    pub resource_server_for: Option<String>,
+    /// introspect tokens for them (empty: not a resource server). Operator-set.
+    #[sqlx(try_from = "Option<String>")]
+    pub resource_server_for: StringList,
 }
 
 impl Client {
-    pub fn redirect_uris(&self) -> Vec<String> {
-        serde_json::from_str(&self.redirect_uris).unwrap_or_default()
+    pub fn redirect_uris(&self) -> &[String] {
+        &self.redirect_uris
     }
 
     pub fn auth_method(&self) -> AuthMethod {
-        AuthMethod::parse(&self.token_endpoint_auth_method).unwrap_or(AuthMethod::None)
+        self.token_endpoint_auth_method
     }
 
     /// A public client proves nothing at the token endpoint (no secret, no keys).
@@ -180,8 +251,8 @@ impl Client {
         self.auth_method() == AuthMethod::None
     }
 
-    pub fn grant_types(&self) -> Vec<String> {
-        serde_json::from_str(&self.grant_types).unwrap_or_default()
+    pub fn grant_types(&self) -> &[String] {
+        &self.grant_types
     }
 
     pub fn may_use_grant(&self, grant_type: &str) -> bool {
@@ -197,12 +268,8 @@ impl Client {
     /// Is this client a resource server the operator registered for `audience`?
     pub fn serves_audience(&self, audience: &str) -> bool {
         self.resource_server_for
-            .as_deref()
-            .and_then(|json| serde_json::from_str::<Vec<String>>(json).ok())
-            .is_some_and(|auds| {
-                auds.iter()
-                    .any(|a| a.trim_end_matches('/') == audience.trim_end_matches('/'))
-            })
+            .iter()
+            .any(|a| a.trim_end_matches('/') == audience.trim_end_matches('/'))
     }
 
     /// The label ceiling of this client.
@@ -268,17 +335,19 @@ pub struct Consent {
     /// patient is never reused for another.
     pub patient: String,
     /// The scopes the user allowed this client.
-    pub scope: String,
+    #[sqlx(try_from = "String")]
+    pub scope: ScopeSet,
     pub updated_at: i64,
-    /// JSON array of the sensitivity category ids the user chose.
-    pub categories: String,
+    /// The sensitivity category ids the user chose.
+    #[sqlx(try_from = "String")]
+    pub categories: StringList,
     /// The last time the user pressed Deny for this app and patient.
     pub denied_at: Option<i64>,
 }
 
 impl Consent {
-    pub fn category_ids(&self) -> Vec<String> {
-        serde_json::from_str(&self.categories).unwrap_or_default()
+    pub fn category_ids(&self) -> &[String] {
+        &self.categories
     }
 
     /// Was the last answer a Deny (after the last Allow)?
@@ -302,39 +371,51 @@ pub struct Grant {
     pub id: String,
     pub user_id: String,
     pub client_id: String,
-    pub scope: String,
+    #[sqlx(try_from = "String")]
+    pub scope: ScopeSet,
     /// The audience of its access tokens: a FHIR base URL, or the issuer.
     pub audience: String,
     pub auth_time: i64,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
-    /// JSON of the effective `security` claim; it only narrows over the grant's life.
-    pub security: String,
-    /// JSON array of the category ids the claim came from.
-    pub categories: String,
+    /// The effective `security` claim (JSON in its column); it only narrows over the
+    /// grant's life. An unreadable value reads as the narrowest claim.
+    #[sqlx(try_from = "String")]
+    pub security: SecurityClaim,
+    /// The category ids the claim came from.
+    #[sqlx(try_from = "String")]
+    pub categories: StringList,
     /// SMART launch context: the patient id, encounter id, `fhirContext` (JSON array),
-    /// `need_patient_banner` (0/1, NULL when not an EHR launch) and `intent`.
+    /// `need_patient_banner` (NULL when not an EHR launch) and `intent`.
     pub patient: Option<String>,
     pub encounter: Option<String>,
     pub fhir_context: String,
-    pub need_patient_banner: Option<i64>,
+    pub need_patient_banner: Option<bool>,
     pub intent: Option<String>,
     /// The sign-in that approved it; an `online_access` grant refreshes only while it lasts.
     pub sign_in_id: Option<String>,
 }
 
 impl Grant {
-    /// The grant's `security` claim. An unreadable value yields the narrowest claim.
+    /// The grant's `security` claim.
     pub fn security(&self) -> SecurityClaim {
-        serde_json::from_str(&self.security).unwrap_or_else(|_| SecurityClaim {
+        self.security.clone()
+    }
+
+    pub fn category_ids(&self) -> &[String] {
+        &self.categories
+    }
+}
+
+/// A stored `security` claim. An unreadable value reads as the narrowest claim, so a
+/// damaged row can only withhold, never release.
+impl From<String> for SecurityClaim {
+    fn from(json: String) -> SecurityClaim {
+        serde_json::from_str(&json).unwrap_or_else(|_| SecurityClaim {
             confidentiality: Confidentiality::U,
             sensitivity: Vec::new(),
             purpose_of_use: vocab::PATIENT_REQUESTED.to_owned(),
         })
-    }
-
-    pub fn category_ids(&self) -> Vec<String> {
-        serde_json::from_str(&self.categories).unwrap_or_default()
     }
 }
 
@@ -408,7 +489,7 @@ pub struct Launch {
     /// The user it is bound to, when the EHR named one.
     pub user_id: Option<String>,
     pub fhir_context: String,
-    pub need_patient_banner: i64,
+    pub need_patient_banner: bool,
     pub intent: Option<String>,
     pub created_at: i64,
     pub expires_at: i64,

@@ -45,7 +45,7 @@ macro_rules! users_impl {
                     .bind(&u.id)
                     .bind(&u.username)
                     .bind(&u.password_hash)
-                    .bind(&u.role)
+                    .bind(u.role.as_str())
                     .bind(&u.fhir_user)
                     .bind(&u.name)
                     .bind(&u.email)

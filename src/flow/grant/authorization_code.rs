@@ -4,7 +4,7 @@
 //! unspent, so the client's retry is not taken for a replay).
 
 use super::TokenRequest;
-use super::issue::{TokenResponse, grant_scope, mint_tokens};
+use super::issue::{TokenResponse, mint_tokens};
 use crate::flow::audit::{self, Event, Kind};
 use crate::flow::error::OAuthError;
 use crate::secrets;
@@ -66,7 +66,7 @@ pub async fn exchange(
         .await?
         .filter(|g| g.revoked_at.is_none_or(|revoked| revoked >= now))
         .ok_or(OAuthError::invalid_grant("the authorization was revoked"))?;
-    let scope = grant_scope(&grant)?;
+    let scope = grant.scope.clone();
     let (response, issued) =
         mint_tokens(services, client, &grant, &scope, stored.nonce.as_deref()).await?;
     match services

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::flow::error::{ErrorCode, OAuthError};
+use crate::flow::error::OAuthError;
 use crate::scope::{self, ScopeSet};
 use crate::secrets;
 use crate::services::Services;
@@ -46,13 +46,6 @@ impl std::fmt::Debug for TokenResponse {
             .field("expires_in", &self.expires_in)
             .finish_non_exhaustive()
     }
-}
-
-pub fn grant_scope(grant: &Grant) -> Result<ScopeSet, OAuthError> {
-    ScopeSet::parse(&grant.scope).map_err(|_| {
-        tracing::error!(grant_id = %grant.id, "stored grant scope is malformed");
-        OAuthError::new(ErrorCode::ServerError, "internal error")
-    })
 }
 
 /// Mints tokens for `scope` (the grant's scope or a subset of it) and returns them with the
@@ -153,7 +146,7 @@ pub async fn mint_tokens(
         patient: grant.patient.clone(),
         encounter: grant.encounter.clone(),
         fhir_context: serde_json::from_str(&grant.fhir_context).unwrap_or_default(),
-        need_patient_banner: grant.need_patient_banner.map(|b| b == 1),
+        need_patient_banner: grant.need_patient_banner,
         intent: grant.intent.clone(),
         // `need_patient_banner` is stored for EHR launches only.
         smart_style_url: grant
@@ -168,7 +161,7 @@ pub async fn mint_tokens(
 }
 
 fn has_scope(grant: &Grant, wanted: &str) -> bool {
-    grant.scope.split(' ').any(|s| s == wanted)
+    grant.scope.contains(wanted)
 }
 
 /// A refresh token comes with `offline_access` or `online_access` (SMART App Launch 2.2).

@@ -4,7 +4,7 @@
 //! so a failure leaves the client's token usable instead of turning its retry into a "reuse".
 
 use super::TokenRequest;
-use super::issue::{TokenResponse, grant_scope, mint_tokens, refresh_allowed_now};
+use super::issue::{TokenResponse, mint_tokens, refresh_allowed_now};
 use crate::flow::audit::{self, Event, Kind};
 use crate::flow::error::{ErrorCode, OAuthError};
 use crate::scope::ScopeSet;
@@ -71,7 +71,7 @@ pub async fn exchange(
             "online_access: the user is no longer signed in",
         ));
     }
-    let granted = grant_scope(&grant)?;
+    let granted = grant.scope.clone();
     let scope = match request.param("scope") {
         None => granted.clone(),
         Some(text) => {
