@@ -11,7 +11,7 @@ async fn get(server: &TestServer, url: &str) -> reqwest::Response {
 #[tokio::test]
 async fn unknown_client_shows_a_page_and_never_redirects() {
     let server = TestServer::start().await;
-    let (url, _) = authorize_url(&server, "no-such-client", "openid", &[]);
+    let (url, _) = server.authorize_url("no-such-client", "openid", &[]);
     let r = get(&server, &url).await;
     assert_eq!(r.status(), 400);
     assert!(r.headers().get("location").is_none());
@@ -21,7 +21,7 @@ async fn unknown_client_shows_a_page_and_never_redirects() {
 #[tokio::test]
 async fn unregistered_redirect_uri_shows_a_page_and_never_redirects() {
     let server = TestServer::start().await;
-    let (url, _) = authorize_url(&server, &server.public_client.client_id, "openid", &[]);
+    let (url, _) = server.authorize_url(&server.public_client.client_id, "openid", &[]);
     for other in [
         "http://127.0.0.1:45678/callback/../evil",
         "http://127.0.0.1:45678/callback?x=1",
@@ -56,94 +56,90 @@ async fn error_redirect(server: &TestServer, url: &str) -> (String, String) {
     )
 }
 
+/// Each bad request, labelled, and the error it must come back with (RFC 6749 §4.1.2.1,
+/// RFC 7636 §4.4.1, OIDC Core §3.1.2.6): never a code.
 #[tokio::test]
-async fn missing_plain_or_malformed_pkce_gets_an_error_never_a_code() {
-    let server = TestServer::start().await;
-    let (url, _) = authorize_url(&server, &server.public_client.client_id, "openid", &[]);
-    let challenge = query_param(&url, "code_challenge").unwrap();
-
-    let without_challenge = url.replace(&format!("&code_challenge={challenge}"), "");
-    assert_eq!(
-        error_redirect(&server, &without_challenge).await.0,
-        "invalid_request"
-    );
-
-    let plain = url.replace("code_challenge_method=S256", "code_challenge_method=plain");
-    assert_eq!(error_redirect(&server, &plain).await.0, "invalid_request");
-
-    let no_method = url.replace("&code_challenge_method=S256", "");
-    assert_eq!(
-        error_redirect(&server, &no_method).await.0,
-        "invalid_request"
-    );
-
-    let malformed = url.replace(&challenge, "too-short");
-    assert_eq!(
-        error_redirect(&server, &malformed).await.0,
-        "invalid_request"
-    );
-}
-
-#[tokio::test]
-async fn response_type_scope_prompt_max_age_and_request_objects() {
+async fn bad_authorization_requests_get_their_rfc_error_never_a_code() {
     let server = TestServer::start().await;
     let id = server.public_client.client_id.clone();
-    let (url, _) = authorize_url(&server, &id, "openid", &[]);
+    let (url, _) = server.authorize_url(&id, "openid", &[]);
+    let challenge = query_param(&url, "code_challenge").unwrap();
+    let with = |extra: &[(&str, &str)]| server.authorize_url(&id, "openid", extra).0;
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "no code_challenge",
+            url.replace(&format!("&code_challenge={challenge}"), ""),
+            "invalid_request",
+        ),
+        (
+            "plain PKCE",
+            url.replace("code_challenge_method=S256", "code_challenge_method=plain"),
+            "invalid_request",
+        ),
+        (
+            "no code_challenge_method",
+            url.replace("&code_challenge_method=S256", ""),
+            "invalid_request",
+        ),
+        (
+            "malformed code_challenge",
+            url.replace(&challenge, "too-short"),
+            "invalid_request",
+        ),
+        (
+            "implicit flow",
+            url.replace("response_type=code", "response_type=token"),
+            "unsupported_response_type",
+        ),
+        (
+            "no response_type",
+            url.replace("response_type=code&", ""),
+            "invalid_request",
+        ),
+        (
+            "only unknown scopes",
+            server.authorize_url(&id, "admin everything", &[]).0,
+            "invalid_scope",
+        ),
+        (
+            "prompt none with login",
+            with(&[("prompt", "none login")]),
+            "invalid_request",
+        ),
+        (
+            "negative max_age",
+            with(&[("max_age", "-1")]),
+            "invalid_request",
+        ),
+        (
+            "request object",
+            with(&[("request", "eyJhbGciOiJub25lIn0.e30.")]),
+            "request_not_supported",
+        ),
+        (
+            "request_uri",
+            with(&[("request_uri", "https://x.example/r")]),
+            "request_uri_not_supported",
+        ),
+    ];
+    for (label, url, error) in &cases {
+        let (got, _) = error_redirect(&server, url).await;
+        assert_eq!(got, *error, "{label}");
+    }
 
-    let token = url.replace("response_type=code", "response_type=token");
-    assert_eq!(
-        error_redirect(&server, &token).await.0,
-        "unsupported_response_type"
-    );
-    let missing = url.replace("response_type=code&", "");
-    assert_eq!(error_redirect(&server, &missing).await.0, "invalid_request");
-
-    let (unknown_scope, _) = authorize_url(&server, &id, "admin everything", &[]);
-    assert_eq!(
-        error_redirect(&server, &unknown_scope).await.0,
-        "invalid_scope"
-    );
-
-    let (both, _) = authorize_url(&server, &id, "openid", &[("prompt", "none login")]);
-    assert_eq!(error_redirect(&server, &both).await.0, "invalid_request");
-
-    let (age, _) = authorize_url(&server, &id, "openid", &[("max_age", "-1")]);
-    assert_eq!(error_redirect(&server, &age).await.0, "invalid_request");
-
-    let (request, _) = authorize_url(
-        &server,
-        &id,
-        "openid",
-        &[("request", "eyJhbGciOiJub25lIn0.e30.")],
-    );
-    assert_eq!(
-        error_redirect(&server, &request).await.0,
-        "request_not_supported"
-    );
-    let (request_uri, _) = authorize_url(
-        &server,
-        &id,
-        "openid",
-        &[("request_uri", "https://x.example/r")],
-    );
-    assert_eq!(
-        error_redirect(&server, &request_uri).await.0,
-        "request_uri_not_supported"
-    );
-
-    let (repeated, _) = authorize_url(&server, &id, "openid", &[("state", "again")]);
+    let (repeated, _) = server.authorize_url(&id, "openid", &[("state", "again")]);
     let r = get(&server, &repeated).await;
     assert_eq!(
         query_param(&location(&r), "error").as_deref(),
-        Some("invalid_request")
+        Some("invalid_request"),
+        "repeated state"
     );
 }
 
 #[tokio::test]
 async fn prompt_none_without_a_session_is_login_required() {
     let server = TestServer::start().await;
-    let (url, _) = authorize_url(
-        &server,
+    let (url, _) = server.authorize_url(
         &server.public_client.client_id,
         "openid",
         &[("prompt", "none")],
@@ -155,10 +151,9 @@ async fn prompt_none_without_a_session_is_login_required() {
 async fn fhir_access_needs_a_known_aud() {
     let server = TestServer::start().await;
     let id = server.public_client.client_id.clone();
-    let (no_aud, _) = authorize_url(&server, &id, "openid launch/patient patient/*.rs", &[]);
+    let (no_aud, _) = server.authorize_url(&id, "openid launch/patient patient/*.rs", &[]);
     assert_eq!(error_redirect(&server, &no_aud).await.0, "invalid_request");
-    let (bad_aud, _) = authorize_url(
-        &server,
+    let (bad_aud, _) = server.authorize_url(
         &id,
         "openid patient/*.rs",
         &[("aud", "https://inferno.healthit.gov/invalid_aud")],
@@ -167,26 +162,27 @@ async fn fhir_access_needs_a_known_aud() {
 
     // With the configured FHIR base, the flow completes and the access token names it.
     let fhir = server.url("/fhir");
-    let (url, verifier) = authorize_url(&server, &id, "openid patient/*.rs", &[("aud", &fhir)]);
+    let (url, verifier) = server.authorize_url(&id, "openid patient/*.rs", &[("aud", &fhir)]);
     let code = query_param(
-        &authorize(&browser(), &server, &url, "alice", None)
+        &server
+            .authorize(&browser(), &url, "alice", None)
             .await
             .redirect(),
         "code",
     )
     .unwrap();
-    let (status, _, body) = token_request(
-        &server,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", &verifier),
-            ("client_id", &id),
-        ],
-        None,
-    )
-    .await;
+    let (status, _, body) = server
+        .token_request(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", &verifier),
+                ("client_id", &id),
+            ],
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let claims = jwt_claims(body["access_token"].as_str().unwrap());
     assert_eq!(claims["aud"], fhir);
@@ -195,8 +191,7 @@ async fn fhir_access_needs_a_known_aud() {
 #[tokio::test]
 async fn authorization_by_post_and_unknown_parameters_work() {
     let server = TestServer::start().await;
-    let (url, _) = authorize_url(
-        &server,
+    let (url, _) = server.authorize_url(
         &server.public_client.client_id,
         "openid",
         &[

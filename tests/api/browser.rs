@@ -82,8 +82,7 @@ async fn a_patient_signs_in_ticks_mental_health_and_the_tokens_carry_it() {
     let Some(dir) = tools_or_skip() else { return };
     let server = TestServer::start().await;
     let id = server.public_client.client_id.clone();
-    let (url, verifier) = authorize_url(
-        &server,
+    let (url, verifier) = server.authorize_url(
         &id,
         "openid profile email offline_access",
         &[("nonce", "browser-nonce")],
@@ -111,18 +110,18 @@ async fn a_patient_signs_in_ticks_mental_health_and_the_tokens_carry_it() {
     );
     let code = query_param(back, "code").expect("code");
 
-    let (status, _, body) = token_request(
-        &server,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", &verifier),
-            ("client_id", &id),
-        ],
-        None,
-    )
-    .await;
+    let (status, _, body) = server
+        .token_request(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", &verifier),
+                ("client_id", &id),
+            ],
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body["scope"], "openid profile offline_access",
@@ -162,8 +161,7 @@ async fn a_practitioner_picks_a_patient_and_shares_only_lab_results_in_chromium(
     }
     let id = server.public_client.client_id.clone();
     let fhir = server.url("/fhir");
-    let (url, verifier) = authorize_url(
-        &server,
+    let (url, verifier) = server.authorize_url(
         &id,
         "launch/patient openid patient/Patient.rs patient/Observation.rs",
         &[("aud", &fhir)],
@@ -182,7 +180,7 @@ async fn a_practitioner_picks_a_patient_and_shares_only_lab_results_in_chromium(
     assert_eq!(result["picker"], 2, "one choice per patient");
     let back = result["redirect"].as_str().unwrap();
     let code = query_param(back, "code").expect("code");
-    let body = redeem(&server, &id, &code, &verifier).await;
+    let body = server.redeem(&id, &code, &verifier).await;
     assert_eq!(body["patient"], "p-carmen");
     assert_eq!(
         body["scope"],
@@ -197,7 +195,7 @@ async fn pressing_enter_on_a_consent_checkbox_never_grants_in_chromium() {
     let Some(dir) = tools_or_skip() else { return };
     let server = TestServer::start().await;
     let id = server.public_client.client_id.clone();
-    let (url, _) = authorize_url(&server, &id, "openid profile", &[]);
+    let (url, _) = server.authorize_url(&id, "openid profile", &[]);
     let args = [
         "--press-enter-on",
         "Mental health",

@@ -510,20 +510,22 @@ async fn a_rotation_by_the_command_line_is_used_by_the_running_server() {
     assert!(before.iter().all(|k| after.contains(k)));
 
     // The new key signs.
-    let (code, verifier) = code_for(&server, &server.public_client.client_id, "openid").await;
+    let (code, verifier) = server
+        .code_for(&server.public_client.client_id, "openid")
+        .await;
     let id = server.public_client.client_id.clone();
-    let (_, _, body) = token_request(
-        &server,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", &verifier),
-            ("client_id", &id),
-        ],
-        None,
-    )
-    .await;
+    let (_, _, body) = server
+        .token_request(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", &verifier),
+                ("client_id", &id),
+            ],
+            None,
+        )
+        .await;
     use base64::Engine;
     let header: serde_json::Value = serde_json::from_slice(
         &base64::engine::general_purpose::URL_SAFE_NO_PAD

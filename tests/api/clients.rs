@@ -69,18 +69,18 @@ async fn registration_with_the_openidconnect_crate_then_a_whole_flow() {
     assert!(response.registration_access_token().is_some());
 
     // The new client works: code flow with client_secret_basic.
-    let (code, verifier) = code_for(&server, &client_id, "openid").await;
-    let (status, _, body) = token_request(
-        &server,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", &verifier),
-        ],
-        Some((&client_id, &secret)),
-    )
-    .await;
+    let (code, verifier) = server.code_for(&client_id, "openid").await;
+    let (status, _, body) = server
+        .token_request(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", &verifier),
+            ],
+            Some((&client_id, &secret)),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
 }
 
@@ -490,17 +490,17 @@ async fn backend_client(
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 async fn backend_token(server: &TestServer, assertion: &str, scope: &str) -> (u16, Value) {
-    let (status, _, body) = token_request(
-        server,
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_assertion_type", ASSERTION_TYPE),
-            ("client_assertion", assertion),
-            ("scope", scope),
-        ],
-        None,
-    )
-    .await;
+    let (status, _, body) = server
+        .token_request(
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_assertion_type", ASSERTION_TYPE),
+                ("client_assertion", assertion),
+                ("scope", scope),
+            ],
+            None,
+        )
+        .await;
     (status, body)
 }
 
@@ -538,20 +538,19 @@ async fn backend_services_with_rs384_and_es384_assertions() {
         .await;
         assert_eq!(status, 200, "{body}");
         // A resource server that authenticates with its own keys may introspect too.
-        let r = http_client()
-            .post(server.url("/introspect"))
-            .form(&[
-                ("token", body["access_token"].as_str().unwrap()),
-                ("client_assertion_type", ASSERTION_TYPE),
-                (
-                    "client_assertion",
-                    &key.assertion(&client.client_id, &server.url("/token"), 60),
-                ),
-            ])
+        let assertion = key.assertion(&client.client_id, &server.url("/token"), 60);
+        let active = server
+            .post_form(
+                "/introspect",
+                &[
+                    ("token", body["access_token"].as_str().unwrap()),
+                    ("client_assertion_type", ASSERTION_TYPE),
+                    ("client_assertion", &assertion),
+                ],
+            )
             .send()
             .await
-            .unwrap();
-        let active: Value = r.json().await.unwrap();
+            .body;
         assert_eq!(active["active"], true);
         assert_eq!(active["client_id"], client.client_id);
     }
@@ -602,32 +601,32 @@ async fn backend_assertion_failures_are_invalid_client() {
         );
     }
     // A bad client_assertion_type.
-    let (status, _, body) = token_request(
-        &server,
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_assertion_type", "urn:bad"),
-            ("client_assertion", &key.assertion(id, &aud, 60)),
-            ("scope", "system/Observation.rs"),
-        ],
-        None,
-    )
-    .await;
+    let (status, _, body) = server
+        .token_request(
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_assertion_type", "urn:bad"),
+                ("client_assertion", &key.assertion(id, &aud, 60)),
+                ("scope", "system/Observation.rs"),
+            ],
+            None,
+        )
+        .await;
     assert_eq!(
         (status, body["error"].as_str()),
         (401, Some("invalid_client"))
     );
     // An asymmetric client cannot fall back to client_id only.
-    let (status, _, body) = token_request(
-        &server,
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", id),
-            ("scope", "system/Observation.rs"),
-        ],
-        None,
-    )
-    .await;
+    let (status, _, body) = server
+        .token_request(
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", id),
+                ("scope", "system/Observation.rs"),
+            ],
+            None,
+        )
+        .await;
     assert_eq!(
         (status, body["error"].as_str()),
         (401, Some("invalid_client"))
@@ -674,49 +673,49 @@ async fn backend_services_error_cases() {
         (status, body["error"].as_str()),
         (400, Some("invalid_scope"))
     );
-    let (status, _, body) = token_request(
-        &server,
-        &[
-            ("grant_type", "not_a_grant_type"),
-            ("client_assertion_type", ASSERTION_TYPE),
-            ("client_assertion", &key.assertion(id, &aud, 60)),
-        ],
-        None,
-    )
-    .await;
+    let (status, _, body) = server
+        .token_request(
+            &[
+                ("grant_type", "not_a_grant_type"),
+                ("client_assertion_type", ASSERTION_TYPE),
+                ("client_assertion", &key.assertion(id, &aud, 60)),
+            ],
+            None,
+        )
+        .await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("unsupported_grant_type"))
     );
-    let (status, _, body) = token_request(
-        &server,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", "x"),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", &"a".repeat(43)),
-            ("client_assertion_type", ASSERTION_TYPE),
-            ("client_assertion", &key.assertion(id, &aud, 60)),
-        ],
-        None,
-    )
-    .await;
+    let (status, _, body) = server
+        .token_request(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", "x"),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", &"a".repeat(43)),
+                ("client_assertion_type", ASSERTION_TYPE),
+                ("client_assertion", &key.assertion(id, &aud, 60)),
+            ],
+            None,
+        )
+        .await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("unauthorized_client")),
         "a backend registered for client_credentials only"
     );
     // A public client cannot use client_credentials.
-    let (status, _, body) = token_request(
-        &server,
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", &server.public_client.client_id),
-            ("scope", "system/Observation.rs"),
-        ],
-        None,
-    )
-    .await;
+    let (status, _, body) = server
+        .token_request(
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &server.public_client.client_id),
+                ("scope", "system/Observation.rs"),
+            ],
+            None,
+        )
+        .await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("unauthorized_client"))
@@ -735,18 +734,18 @@ async fn backend_services_error_cases() {
     )
     .await
     .unwrap();
-    let (status, _, body) = token_request(
-        &server,
-        &[
-            ("grant_type", "client_credentials"),
-            ("scope", "system/Observation.rs system/Patient.rs"),
-        ],
-        Some((
-            &secret_backend.client_id,
-            secret_backend.client_secret.as_deref().unwrap(),
-        )),
-    )
-    .await;
+    let (status, _, body) = server
+        .token_request(
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "system/Observation.rs system/Patient.rs"),
+            ],
+            Some((
+                &secret_backend.client_id,
+                secret_backend.client_secret.as_deref().unwrap(),
+            )),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
 }
 
@@ -869,38 +868,40 @@ async fn an_asymmetric_client_can_do_the_code_flow_with_an_assertion() {
     .await
     .unwrap();
     assert_eq!(client.token_endpoint_auth_method, "private_key_jwt");
-    let (code, verifier) = code_for(&server, &client.client_id, "openid offline_access").await;
-    let (status, _, body) = token_request(
-        &server,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", &verifier),
-            ("client_assertion_type", ASSERTION_TYPE),
-            (
-                "client_assertion",
-                &key.assertion(&client.client_id, &server.url("/token"), 60),
-            ),
-        ],
-        None,
-    )
-    .await;
+    let (code, verifier) = server
+        .code_for(&client.client_id, "openid offline_access")
+        .await;
+    let (status, _, body) = server
+        .token_request(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", &verifier),
+                ("client_assertion_type", ASSERTION_TYPE),
+                (
+                    "client_assertion",
+                    &key.assertion(&client.client_id, &server.url("/token"), 60),
+                ),
+            ],
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
-    let (status, _, _) = token_request(
-        &server,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", body["refresh_token"].as_str().unwrap()),
-            ("client_assertion_type", ASSERTION_TYPE),
-            (
-                "client_assertion",
-                &key.assertion(&client.client_id, &server.url("/token"), 60),
-            ),
-        ],
-        None,
-    )
-    .await;
+    let (status, _, _) = server
+        .token_request(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", body["refresh_token"].as_str().unwrap()),
+                ("client_assertion_type", ASSERTION_TYPE),
+                (
+                    "client_assertion",
+                    &key.assertion(&client.client_id, &server.url("/token"), 60),
+                ),
+            ],
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
 }
 

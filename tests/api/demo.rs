@@ -7,13 +7,13 @@ use crate::common::*;
 async fn demo_patient_walks_the_demo_app() {
     let server = TestServer::start_demo().await;
     let browser = browser();
-    let (response, url) = follow(&browser, &server, server.url("/demo")).await;
+    let (response, url) = server.follow(&browser, server.url("/demo")).await;
     assert!(url.contains("/login"), "{url}");
     let page = response.text().await.unwrap();
     assert!(page.contains("Demo Health App"));
     let (username, password, ..) = clearance::demo::DEMO_USERS[0];
-    let r = sign_in(&browser, &server, &page, username, password).await;
-    let (response, url) = follow(&browser, &server, server.url(&location(&r))).await;
+    let r = server.sign_in(&browser, &page, username, password).await;
+    let (response, url) = server.follow(&browser, server.url(&location(&r))).await;
     assert!(url.contains("/consent"));
     let page = response.text().await.unwrap();
     let mut form = vec![

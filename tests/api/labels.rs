@@ -18,17 +18,18 @@ async fn tokens_with(
     categories: &[&str],
 ) -> serde_json::Value {
     let browser = browser();
-    let (url, verifier) = authorize_url(server, client_id, "openid fhirUser offline_access", &[]);
-    let back = authorize_with(&browser, server, &url, username, None, categories)
+    let (url, verifier) = server.authorize_url(client_id, "openid fhirUser offline_access", &[]);
+    let back = server
+        .authorize_with(&browser, &url, username, None, categories)
         .await
         .redirect();
-    redeem(
-        server,
-        client_id,
-        &query_param(&back, "code").expect("code"),
-        &verifier,
-    )
-    .await
+    server
+        .redeem(
+            client_id,
+            &query_param(&back, "code").expect("code"),
+            &verifier,
+        )
+        .await
 }
 
 fn security_of(tokens: &serde_json::Value) -> (serde_json::Value, serde_json::Value) {
@@ -87,8 +88,8 @@ async fn the_client_ceiling_is_honoured_and_the_page_says_so() {
     let server = TestServer::start().await;
     let wellness = client_with_ceiling(&server, Some(Confidentiality::N), Some(Vec::new())).await;
     let browser = browser();
-    let (url, verifier) = authorize_url(&server, &wellness, "openid offline_access", &[]);
-    let (page, _) = page_after_sign_in(&browser, &server, url, "alice").await;
+    let (url, verifier) = server.authorize_url(&wellness, "openid offline_access", &[]);
+    let (page, _) = server.page_after_sign_in(&browser, url, "alice").await;
     assert!(
         !page.contains("name=\"category\""),
         "no category is offered"
@@ -112,7 +113,7 @@ async fn the_client_ceiling_is_honoured_and_the_page_says_so() {
         .await
         .unwrap();
     let code = query_param(&location(&r), "code").unwrap();
-    let tokens = redeem(&server, &wellness, &code, &verifier).await;
+    let tokens = server.redeem(&wellness, &code, &verifier).await;
     assert_eq!(
         security_of(&tokens).0,
         json!({"confidentiality": "N", "sensitivity": [], "purpose_of_use": "PATRQT"})
@@ -176,29 +177,20 @@ async fn refresh_keeps_the_claim_and_narrowing_on_the_account_page_shows_after_r
     let server = TestServer::start().await;
     let id = server.public_client.client_id.clone();
     let browser = browser();
-    let (url, verifier) = authorize_url(&server, &id, "openid offline_access", &[]);
-    let back = authorize_with(
-        &browser,
-        &server,
-        &url,
-        "alice",
-        None,
-        &["mental-health", "hiv"],
-    )
-    .await
-    .redirect();
-    let tokens = redeem(
-        &server,
-        &id,
-        &query_param(&back, "code").unwrap(),
-        &verifier,
-    )
-    .await;
+    let (url, verifier) = server.authorize_url(&id, "openid offline_access", &[]);
+    let back = server
+        .authorize_with(&browser, &url, "alice", None, &["mental-health", "hiv"])
+        .await
+        .redirect();
+    let tokens = server
+        .redeem(&id, &query_param(&back, "code").unwrap(), &verifier)
+        .await;
     let original = security_of(&tokens).0;
     assert_eq!(original["sensitivity"], json!(["BH", "HIV", "MH", "PSY"]));
 
-    let (status, refreshed) =
-        refresh(&server, &id, tokens["refresh_token"].as_str().unwrap()).await;
+    let (status, refreshed) = server
+        .refresh(&id, tokens["refresh_token"].as_str().unwrap())
+        .await;
     assert_eq!(status, 200);
     assert_eq!(
         security_of(&refreshed).0,
@@ -232,8 +224,9 @@ async fn refresh_keeps_the_claim_and_narrowing_on_the_account_page_shows_after_r
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let (status, narrowed) =
-        refresh(&server, &id, refreshed["refresh_token"].as_str().unwrap()).await;
+    let (status, narrowed) = server
+        .refresh(&id, refreshed["refresh_token"].as_str().unwrap())
+        .await;
     assert_eq!(status, 200);
     let (access, id_token) = security_of(&narrowed);
     assert_eq!(
@@ -244,13 +237,8 @@ async fn refresh_keeps_the_claim_and_narrowing_on_the_account_page_shows_after_r
     assert_eq!(id_token, access);
 
     // Consent again with prompt=consent: the page is pre-filled with the current choice.
-    let (url, _) = authorize_url(
-        &server,
-        &id,
-        "openid offline_access",
-        &[("prompt", "consent")],
-    );
-    let (response, _) = follow(&browser, &server, url).await;
+    let (url, _) = server.authorize_url(&id, "openid offline_access", &[("prompt", "consent")]);
+    let (response, _) = server.follow(&browser, url).await;
     let page = response.text().await.unwrap();
     assert!(page.contains("value=\"hiv\" checked"), "{page}");
     assert!(!page.contains("value=\"mental-health\" checked"));
@@ -261,17 +249,14 @@ async fn revoking_on_the_account_page_ends_refresh_and_access_tokens() {
     let server = TestServer::start().await;
     let id = server.public_client.client_id.clone();
     let browser = browser();
-    let (url, verifier) = authorize_url(&server, &id, "openid offline_access", &[]);
-    let back = authorize_with(&browser, &server, &url, "alice", None, &[])
+    let (url, verifier) = server.authorize_url(&id, "openid offline_access", &[]);
+    let back = server
+        .authorize_with(&browser, &url, "alice", None, &[])
         .await
         .redirect();
-    let tokens = redeem(
-        &server,
-        &id,
-        &query_param(&back, "code").unwrap(),
-        &verifier,
-    )
-    .await;
+    let tokens = server
+        .redeem(&id, &query_param(&back, "code").unwrap(), &verifier)
+        .await;
 
     let page = browser
         .get(server.url("/account"))
@@ -290,7 +275,9 @@ async fn revoking_on_the_account_page_ends_refresh_and_access_tokens() {
         .unwrap();
     assert_eq!(r.status(), 303);
 
-    let (status, body) = refresh(&server, &id, tokens["refresh_token"].as_str().unwrap()).await;
+    let (status, body) = server
+        .refresh(&id, tokens["refresh_token"].as_str().unwrap())
+        .await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
@@ -336,8 +323,8 @@ async fn revoking_on_the_account_page_ends_refresh_and_access_tokens() {
     );
 
     // The consent is forgotten: the next authorization asks again.
-    let (url, _) = authorize_url(&server, &id, "openid offline_access", &[]);
-    let (_, landed) = follow(&browser, &server, url).await;
+    let (url, _) = server.authorize_url(&id, "openid offline_access", &[]);
+    let (_, landed) = server.follow(&browser, url).await;
     assert!(landed.contains("/consent"));
 }
 
@@ -389,8 +376,9 @@ async fn each_grant_exports_as_a_fhir_consent() {
     let server = TestServer::start().await;
     let id = server.public_client.client_id.clone();
     let browser = browser();
-    let (url, _) = authorize_url(&server, &id, "openid fhirUser offline_access", &[]);
-    authorize_with(&browser, &server, &url, "alice", None, &["substance-use"])
+    let (url, _) = server.authorize_url(&id, "openid fhirUser offline_access", &[]);
+    server
+        .authorize_with(&browser, &url, "alice", None, &["substance-use"])
         .await
         .redirect();
     let page = browser

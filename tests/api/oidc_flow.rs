@@ -47,7 +47,8 @@ async fn public_client_walks_the_whole_flow_with_openidconnect() {
         .url();
 
     let browser = browser();
-    let back = authorize(&browser, &server, url.as_str(), "alice", None)
+    let back = server
+        .authorize(&browser, url.as_str(), "alice", None)
         .await
         .redirect();
     assert!(back.starts_with(REDIRECT_URI));
@@ -159,7 +160,8 @@ async fn confidential_client_with_basic_and_post_authentication() {
         )
         .set_pkce_challenge(challenge)
         .url();
-    let back = authorize(&browser(), &server, url.as_str(), "alice", None)
+    let back = server
+        .authorize(&browser(), url.as_str(), "alice", None)
         .await
         .redirect();
     let code = query_param(&back, "code").unwrap();
@@ -182,20 +184,20 @@ async fn confidential_client_with_basic_and_post_authentication() {
     );
 
     // client_secret_post.
-    let (code, verifier) = code_for(&server, &c.client_id, "openid").await;
-    let (status, _, body) = token_request(
-        &server,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", &verifier),
-            ("client_id", &c.client_id),
-            ("client_secret", c.client_secret.as_deref().unwrap()),
-        ],
-        None,
-    )
-    .await;
+    let (code, verifier) = server.code_for(&c.client_id, "openid").await;
+    let (status, _, body) = server
+        .token_request(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", &verifier),
+                ("client_id", &c.client_id),
+                ("client_secret", c.client_secret.as_deref().unwrap()),
+            ],
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["token_type"], "Bearer");
 }
@@ -256,7 +258,8 @@ async fn id_tokens_in_every_advertised_algorithm_verify_with_openidconnect() {
             )
             .set_pkce_challenge(challenge)
             .url();
-        let back = authorize(&browser(), &server, url.as_str(), "alice", None)
+        let back = server
+            .authorize(&browser(), url.as_str(), "alice", None)
             .await
             .redirect();
         let tokens = client
@@ -297,14 +300,15 @@ async fn remembered_consent_skips_the_page_and_prompt_consent_shows_it_again() {
     let server = TestServer::start().await;
     let client_id = server.public_client.client_id.clone();
     let browser = browser();
-    let (url, _) = authorize_url(&server, &client_id, "openid profile", &[]);
-    authorize(&browser, &server, &url, "alice", None)
+    let (url, _) = server.authorize_url(&client_id, "openid profile", &[]);
+    server
+        .authorize(&browser, &url, "alice", None)
         .await
         .redirect();
 
     // Same browser, same scopes: straight back with a code, no page.
-    let (url, _) = authorize_url(&server, &client_id, "openid profile", &[]);
-    let (response, target) = follow(&browser, &server, url).await;
+    let (url, _) = server.authorize_url(&client_id, "openid profile", &[]);
+    let (response, target) = server.follow(&browser, url).await;
     assert!(response.status().is_redirection());
     assert!(
         query_param(&target, "code").is_some(),
@@ -312,8 +316,8 @@ async fn remembered_consent_skips_the_page_and_prompt_consent_shows_it_again() {
     );
 
     // prompt=none works silently too.
-    let (url, _) = authorize_url(&server, &client_id, "openid", &[("prompt", "none")]);
-    let (_, target) = follow(&browser, &server, url).await;
+    let (url, _) = server.authorize_url(&client_id, "openid", &[("prompt", "none")]);
+    let (_, target) = server.follow(&browser, url).await;
     assert!(query_param(&target, "code").is_some());
 
     // prompt=consent, or asking for more, shows the consent page.
@@ -321,8 +325,8 @@ async fn remembered_consent_skips_the_page_and_prompt_consent_shows_it_again() {
         ("openid profile", [("prompt", "consent")]),
         ("openid profile email", [("x-ignored", "1")]),
     ] {
-        let (url, _) = authorize_url(&server, &client_id, scope, &extra);
-        let (response, target) = follow(&browser, &server, url).await;
+        let (url, _) = server.authorize_url(&client_id, scope, &extra);
+        let (response, target) = server.follow(&browser, url).await;
         assert_eq!(response.status(), 200, "{target}");
         assert!(target.contains("/consent?request="));
     }
@@ -332,36 +336,31 @@ async fn remembered_consent_skips_the_page_and_prompt_consent_shows_it_again() {
 async fn consent_can_grant_less_and_deny_sends_access_denied() {
     let server = TestServer::start().await;
     let client_id = server.public_client.client_id.clone();
-    let (url, verifier) = authorize_url(&server, &client_id, "openid profile email", &[]);
-    let back = authorize(
-        &browser(),
-        &server,
-        &url,
-        "alice",
-        Some(&["openid", "email"]),
-    )
-    .await
-    .redirect();
+    let (url, verifier) = server.authorize_url(&client_id, "openid profile email", &[]);
+    let back = server
+        .authorize(&browser(), &url, "alice", Some(&["openid", "email"]))
+        .await
+        .redirect();
     let code = query_param(&back, "code").unwrap();
-    let (status, _, body) = token_request(
-        &server,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", &verifier),
-            ("client_id", &client_id),
-        ],
-        None,
-    )
-    .await;
+    let (status, _, body) = server
+        .token_request(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", &verifier),
+                ("client_id", &client_id),
+            ],
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(body["scope"], "openid email", "exactly what was ticked");
 
     // Deny.
     let browser = browser();
-    let (url, _) = authorize_url(&server, &client_id, "openid", &[("prompt", "consent")]);
-    let (page, _) = page_after_sign_in(&browser, &server, url, "alice").await;
+    let (url, _) = server.authorize_url(&client_id, "openid", &[("prompt", "consent")]);
+    let (page, _) = server.page_after_sign_in(&browser, url, "alice").await;
     let r = browser
         .post(server.url("/consent"))
         .form(&[

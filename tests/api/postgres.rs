@@ -35,24 +35,28 @@ async fn the_whole_flow_works_on_postgresql() {
     })
     .await;
     let id = server.public_client.client_id.clone();
-    let (code, verifier) = code_for(&server, &id, "openid profile offline_access").await;
-    let (status, _, body) = token_request(&server, &code_form(&code, &verifier, &id), None).await;
+    let (code, verifier) = server.code_for(&id, "openid profile offline_access").await;
+    let (status, _, body) = server
+        .token_request(&code_form(&code, &verifier, &id), None)
+        .await;
     assert_eq!(status, 200, "{body}");
-    let (status, _, again) = token_request(&server, &code_form(&code, &verifier, &id), None).await;
+    let (status, _, again) = server
+        .token_request(&code_form(&code, &verifier, &id), None)
+        .await;
     assert_eq!(
         (status, again["error"].as_str()),
         (400, Some("invalid_grant"))
     );
-    let (status, _, body) = token_request(
-        &server,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", body["refresh_token"].as_str().unwrap()),
-            ("client_id", &id),
-        ],
-        None,
-    )
-    .await;
+    let (status, _, body) = server
+        .token_request(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", body["refresh_token"].as_str().unwrap()),
+                ("client_id", &id),
+            ],
+            None,
+        )
+        .await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant")),
@@ -77,8 +81,10 @@ async fn a_database_that_goes_away_gives_503_and_the_server_recovers_without_res
     })
     .await;
     let id = server.public_client.client_id.clone();
-    let (code, verifier) = code_for(&server, &id, "openid offline_access").await;
-    let (_, _, body) = token_request(&server, &code_form(&code, &verifier, &id), None).await;
+    let (code, verifier) = server.code_for(&id, "openid offline_access").await;
+    let (_, _, body) = server
+        .token_request(&code_form(&code, &verifier, &id), None)
+        .await;
     let refresh = body["refresh_token"].as_str().unwrap().to_owned();
     let refresh_form = [
         ("grant_type", "refresh_token"),
@@ -87,7 +93,7 @@ async fn a_database_that_goes_away_gives_503_and_the_server_recovers_without_res
     ];
 
     proxy.down();
-    let (status, headers, body) = token_request(&server, &refresh_form, None).await;
+    let (status, headers, body) = server.token_request(&refresh_form, None).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (503, Some("temporarily_unavailable")),
@@ -100,7 +106,7 @@ async fn a_database_that_goes_away_gives_503_and_the_server_recovers_without_res
         .await
         .unwrap();
     assert_eq!(ready.status(), 503);
-    let (url_authorize, _) = authorize_url(&server, &id, "openid", &[]);
+    let (url_authorize, _) = server.authorize_url(&id, "openid", &[]);
     let page = browser().get(&url_authorize).send().await.unwrap();
     assert_eq!(page.status(), 503, "an error page, never a redirect");
     assert!(page.headers().get("location").is_none());
@@ -121,7 +127,7 @@ async fn a_database_that_goes_away_gives_503_and_the_server_recovers_without_res
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(status, 200, "ready again once the database is back");
-    let (status, _, body) = token_request(&server, &refresh_form, None).await;
+    let (status, _, body) = server.token_request(&refresh_form, None).await;
     assert_eq!(
         status, 200,
         "the refresh token was not spent during the outage: {body}"

@@ -113,15 +113,14 @@ async fn quadratic_parameter_checks_are_bounded_and_linear() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"], "invalid_request");
     // /authorize: the client is verified first, then the error goes back to it.
-    let (url, _) = authorize_url(&server, &server.public_client.client_id, "openid", &[]);
+    let (url, _) = server.authorize_url(&server.public_client.client_id, "openid", &[]);
     let r = http.get(format!("{url}&{many}")).send().await.unwrap();
     assert_eq!(
         query_param(&location(&r), "error").as_deref(),
         Some("invalid_request")
     );
     let scopes: Vec<String> = (0..300).map(|i| format!("s{i}")).collect();
-    let (url, _) = authorize_url(
-        &server,
+    let (url, _) = server.authorize_url(
         &server.public_client.client_id,
         &format!("openid {}", scopes.join(" ")),
         &[],
@@ -159,14 +158,13 @@ async fn an_ehr_launch_bound_to_one_user_cannot_be_finished_by_another_account()
     )
     .await;
     let fhir = fhir(&server);
-    let (url, _) = authorize_url(
-        &server,
+    let (url, _) = server.authorize_url(
         &app,
         "launch openid fhirUser patient/*.rs",
         &[("aud", &fhir), ("launch", &handle)],
     );
     let browser = browser();
-    let (page, next) = page_after_sign_in(&browser, &server, url, "bob").await;
+    let (page, next) = server.page_after_sign_in(&browser, url, "bob").await;
     assert!(
         next.contains("/login") && next.contains("account=other"),
         "{next}"
@@ -188,16 +186,11 @@ async fn an_ehr_launch_bound_to_one_user_cannot_be_finished_by_another_account()
         .unwrap();
     assert!(grants.is_empty(), "bob got nothing");
     // The bound practitioner can finish it.
-    let r = sign_in(&browser, &server, &page, "dr.jones", PASSWORD).await;
-    let back = authorize(
-        &browser,
-        &server,
-        &server.url(&location(&r)),
-        "dr.jones",
-        None,
-    )
-    .await
-    .redirect();
+    let r = server.sign_in(&browser, &page, "dr.jones", PASSWORD).await;
+    let back = server
+        .authorize(&browser, &server.url(&location(&r)), "dr.jones", None)
+        .await
+        .redirect();
     assert!(query_param(&back, "code").is_some(), "{back}");
 }
 
@@ -208,13 +201,13 @@ async fn a_patient_user_is_never_given_another_patients_launch_context() {
     let app = server.public_client.client_id.clone();
     let handle = launch_for(&server, &[("patient", "carmen"), ("client_id", &app)]).await;
     let fhir = fhir(&server);
-    let (url, _) = authorize_url(
-        &server,
+    let (url, _) = server.authorize_url(
         &app,
         "launch openid patient/*.rs",
         &[("aud", &fhir), ("launch", &handle)],
     );
-    let back = authorize(&browser(), &server, &url, "alice", None)
+    let back = server
+        .authorize(&browser(), &url, "alice", None)
         .await
         .redirect();
     assert_eq!(
@@ -229,12 +222,12 @@ async fn posting_the_consent_form_cannot_skip_prompt_login_or_max_age() {
     let server = TestServer::start().await;
     let app = server.public_client.client_id.clone();
     let browser = browser();
-    let (url, _) = authorize_url(&server, &app, "openid profile", &[]);
-    let (consent, _) = page_after_sign_in(&browser, &server, url, "alice").await;
+    let (url, _) = server.authorize_url(&app, "openid profile", &[]);
+    let (consent, _) = server.page_after_sign_in(&browser, url, "alice").await;
     let csrf = hidden(&consent, "csrf");
     for extra in [("prompt", "login"), ("max_age", "0")] {
         server.clock.advance(5);
-        let (url, _) = authorize_url(&server, &app, "openid profile", &[extra]);
+        let (url, _) = server.authorize_url(&app, "openid profile", &[extra]);
         let r = browser.get(&url).send().await.unwrap();
         let next = location(&r);
         assert!(next.starts_with("/login"), "{next}");
@@ -265,8 +258,8 @@ async fn only_a_practitioner_whose_request_needs_a_patient_sees_the_directory() 
     add_patients(&server, &[("p-carmen", "Carmen Ruiz")]).await;
     let app = server.public_client.client_id.clone();
     let browser = browser();
-    let (url, _) = authorize_url(&server, &app, "openid profile", &[]);
-    let (_, consent_url) = page_after_sign_in(&browser, &server, url, "alice").await;
+    let (url, _) = server.authorize_url(&app, "openid profile", &[]);
+    let (_, consent_url) = server.page_after_sign_in(&browser, url, "alice").await;
     let request_id = query_param(&consent_url, "request").unwrap();
     let r = browser
         .get(server.url(&format!("/picker?request={request_id}&q=Carmen")))
@@ -319,10 +312,14 @@ async fn parallel_guesses_cannot_bypass_the_sign_in_pause() {
         .unwrap();
     let failed = trail.iter().filter(|e| e.event == "sign_in_failed").count();
     assert!(failed <= 5, "at most five password checks, got {failed}");
-    let r = sign_in(&page_browser, &server, &page, "alice", PASSWORD).await;
+    let r = server
+        .sign_in(&page_browser, &page, "alice", PASSWORD)
+        .await;
     assert_eq!(r.status(), 401, "paused: the right password waits too");
     server.clock.advance(15 * 60 + 1);
-    let r = sign_in(&page_browser, &server, &page, "alice", PASSWORD).await;
+    let r = server
+        .sign_in(&page_browser, &page, "alice", PASSWORD)
+        .await;
     assert_eq!(r.status(), 303, "the pause ends");
 }
 
@@ -429,13 +426,13 @@ async fn remembered_consent_is_not_reused_for_another_patient() {
     let scope = "launch/patient openid patient/*.rs";
     let mut pages = Vec::new();
     for patient in ["p-carmen", "p-dev", "p-carmen"] {
-        let (url, _) = authorize_url(&server, &app, scope, &[("aud", &fhir)]);
-        let (response, page_url) = follow(&browser, &server, url).await;
+        let (url, _) = server.authorize_url(&app, scope, &[("aud", &fhir)]);
+        let (response, page_url) = server.follow(&browser, url).await;
         let mut page = response.text().await.unwrap();
         let mut page_url = page_url;
         if page_url.contains("/login") {
-            let r = sign_in(&browser, &server, &page, "dr.jones", PASSWORD).await;
-            let (response, next) = follow(&browser, &server, server.url(&location(&r))).await;
+            let r = server.sign_in(&browser, &page, "dr.jones", PASSWORD).await;
+            let (response, next) = server.follow(&browser, server.url(&location(&r))).await;
             page = response.text().await.unwrap();
             page_url = next;
         }
@@ -450,7 +447,7 @@ async fn remembered_consent_is_not_reused_for_another_patient() {
             .send()
             .await
             .unwrap();
-        let (response, next) = follow(&browser, &server, server.url(&location(&r))).await;
+        let (response, next) = server.follow(&browser, server.url(&location(&r))).await;
         pages.push(next.clone());
         if next.contains("/consent") {
             let body = response.text().await.unwrap();
@@ -482,16 +479,16 @@ async fn remembered_consent_is_not_reused_for_another_patient() {
 }
 
 async fn introspect(server: &TestServer, token: &str, client: &Registered) -> Value {
-    http_client()
-        .post(server.url("/introspect"))
-        .basic_auth(&client.client_id, client.client_secret.as_deref())
-        .form(&[("token", token)])
+    let secret = client
+        .client_secret
+        .as_deref()
+        .expect("a confidential client");
+    server
+        .post_form("/introspect", &[("token", token)])
+        .basic(&client.client_id, secret)
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+        .body
 }
 
 /// Item 9: any confidential client could introspect any token, refresh tokens included.
@@ -500,21 +497,22 @@ async fn introspection_answers_only_the_tokens_client_or_its_resource_server() {
     let server = TestServer::start().await;
     let app = server.confidential_client.client_id.clone();
     let secret = server.confidential_client.client_secret.clone().unwrap();
-    let (url, verifier) = authorize_url(&server, &app, "openid offline_access", &[]);
-    let back = authorize(&browser(), &server, &url, "alice", None)
+    let (url, verifier) = server.authorize_url(&app, "openid offline_access", &[]);
+    let back = server
+        .authorize(&browser(), &url, "alice", None)
         .await
         .redirect();
-    let (status, _, tokens) = token_request(
-        &server,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &query_param(&back, "code").unwrap()),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", &verifier),
-        ],
-        Some((&app, &secret)),
-    )
-    .await;
+    let (status, _, tokens) = server
+        .token_request(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &query_param(&back, "code").unwrap()),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", &verifier),
+            ],
+            Some((&app, &secret)),
+        )
+        .await;
     assert_eq!(status, 200);
     let access = tokens["access_token"].as_str().unwrap();
     let refresh_token = tokens["refresh_token"].as_str().unwrap();
@@ -582,7 +580,7 @@ async fn a_refused_or_failed_exchange_does_not_spend_the_code() {
     })
     .await;
     let app = server.public_client.client_id.clone();
-    let (code, verifier) = code_for(&server, &app, "openid").await;
+    let (code, verifier) = server.code_for(&app, "openid").await;
     let exchange = |verifier: String, redirect: &'static str| {
         let form = vec![
             ("grant_type", "authorization_code".to_owned()),
@@ -635,8 +633,7 @@ async fn a_launch_handle_presented_by_another_client_is_not_spent() {
     let fhir = fhir(&server);
     let other = register(&server.services, "Other", false).await;
     let scope = "launch openid patient/*.rs";
-    let (url, _) = authorize_url(
-        &server,
+    let (url, _) = server.authorize_url(
         &other.client_id,
         scope,
         &[("aud", &fhir), ("launch", &handle)],
@@ -647,8 +644,7 @@ async fn a_launch_handle_presented_by_another_client_is_not_spent() {
         Some("invalid_request")
     );
     // A bad id_token_hint does not spend it either (checked before the handle).
-    let (url, _) = authorize_url(
-        &server,
+    let (url, _) = server.authorize_url(
         &app,
         scope,
         &[
@@ -662,8 +658,9 @@ async fn a_launch_handle_presented_by_another_client_is_not_spent() {
         query_param(&location(&r), "error").as_deref(),
         Some("invalid_request")
     );
-    let (url, _) = authorize_url(&server, &app, scope, &[("aud", &fhir), ("launch", &handle)]);
-    let back = authorize(&browser(), &server, &url, "alice", None)
+    let (url, _) = server.authorize_url(&app, scope, &[("aud", &fhir), ("launch", &handle)]);
+    let back = server
+        .authorize(&browser(), &url, "alice", None)
         .await
         .redirect();
     assert!(query_param(&back, "code").is_some(), "{back}");
@@ -739,8 +736,9 @@ async fn a_sign_in_lasts_no_longer_than_its_absolute_lifetime() {
     let server = TestServer::start().await;
     let app = server.public_client.client_id.clone();
     let browser = browser();
-    let (url, _) = authorize_url(&server, &app, "openid", &[]);
-    authorize(&browser, &server, &url, "alice", None)
+    let (url, _) = server.authorize_url(&app, "openid", &[]);
+    server
+        .authorize(&browser, &url, "alice", None)
         .await
         .redirect();
     let r = browser.get(server.url("/account")).send().await.unwrap();
@@ -780,49 +778,51 @@ async fn registration_limits_redirect_uris_and_metadata_size() {
 async fn a_public_browser_app_refreshes_without_client_id_and_reads_the_answer() {
     let server = TestServer::start().await;
     let app = server.public_client.client_id.clone();
-    let (code, verifier) = code_for(&server, &app, "openid offline_access").await;
-    let tokens = redeem(&server, &app, &code, &verifier).await;
-    let r = http_client()
-        .post(server.url("/token"))
+    let (code, verifier) = server.code_for(&app, "openid offline_access").await;
+    let tokens = server.redeem(&app, &code, &verifier).await;
+    let r = server
+        .post_form(
+            "/token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ],
+        )
         .header("origin", "http://127.0.0.1:45678")
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
-        ])
         .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+        .await;
+    assert_eq!(r.status, 200);
     assert_eq!(
-        r.headers()["access-control-allow-origin"],
+        r.headers["access-control-allow-origin"],
         "http://127.0.0.1:45678"
     );
     // A confidential client's refresh token still needs its credentials.
     let c = &server.confidential_client;
-    let (url, verifier) = authorize_url(&server, &c.client_id, "openid offline_access", &[]);
-    let back = authorize(&browser(), &server, &url, "alice", None)
+    let (url, verifier) = server.authorize_url(&c.client_id, "openid offline_access", &[]);
+    let back = server
+        .authorize(&browser(), &url, "alice", None)
         .await
         .redirect();
-    let (_, _, tokens) = token_request(
-        &server,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &query_param(&back, "code").unwrap()),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", &verifier),
-        ],
-        Some((&c.client_id, c.client_secret.as_deref().unwrap())),
-    )
-    .await;
-    let (status, _, body) = token_request(
-        &server,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
-        ],
-        None,
-    )
-    .await;
+    let (_, _, tokens) = server
+        .token_request(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &query_param(&back, "code").unwrap()),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", &verifier),
+            ],
+            Some((&c.client_id, c.client_secret.as_deref().unwrap())),
+        )
+        .await;
+    let (status, _, body) = server
+        .token_request(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ],
+            None,
+        )
+        .await;
     assert_eq!(
         (status, body["error"].as_str()),
         (401, Some("invalid_client"))
@@ -835,22 +835,15 @@ async fn the_access_token_aud_is_the_configured_fhir_base() {
     let server = TestServer::start().await;
     let app = server.public_client.client_id.clone();
     let aud = format!("{}/", fhir(&server));
-    let (url, verifier) = authorize_url(
-        &server,
-        &app,
-        "openid patient/*.rs launch/patient",
-        &[("aud", &aud)],
-    );
-    let back = authorize(&browser(), &server, &url, "alice", None)
+    let (url, verifier) =
+        server.authorize_url(&app, "openid patient/*.rs launch/patient", &[("aud", &aud)]);
+    let back = server
+        .authorize(&browser(), &url, "alice", None)
         .await
         .redirect();
-    let tokens = redeem(
-        &server,
-        &app,
-        &query_param(&back, "code").unwrap(),
-        &verifier,
-    )
-    .await;
+    let tokens = server
+        .redeem(&app, &query_param(&back, "code").unwrap(), &verifier)
+        .await;
     assert_eq!(
         jwt_claims(tokens["access_token"].as_str().unwrap())["aud"],
         fhir(&server)
@@ -869,8 +862,8 @@ async fn clients_without_the_refresh_grant_get_no_refresh_token() {
         .unwrap();
     let registered: Value = r.json().await.unwrap();
     let id = registered["client_id"].as_str().unwrap();
-    let (code, verifier) = code_for(&server, id, "openid offline_access").await;
-    let tokens = redeem(&server, id, &code, &verifier).await;
+    let (code, verifier) = server.code_for(id, "openid offline_access").await;
+    let tokens = server.redeem(id, &code, &verifier).await;
     assert!(tokens.get("refresh_token").is_none(), "{tokens}");
     assert_eq!(tokens["scope"], "openid");
 }
@@ -913,8 +906,8 @@ async fn a_rotated_key_is_published_before_it_signs() {
         "published at once"
     );
     let app = server.public_client.client_id.clone();
-    let (code, verifier) = code_for(&server, &app, "openid").await;
-    let tokens = redeem(&server, &app, &code, &verifier).await;
+    let (code, verifier) = server.code_for(&app, "openid").await;
+    let tokens = server.redeem(&app, &code, &verifier).await;
     assert_eq!(
         jwt_header(tokens["access_token"].as_str().unwrap())["kid"],
         old_kid.as_str()
@@ -924,8 +917,8 @@ async fn a_rotated_key_is_published_before_it_signs() {
         "longer than max-age + 30 s"
     );
     server.clock.advance(services.config.key_activation_seconds);
-    let (code, verifier) = code_for(&server, &app, "openid").await;
-    let tokens = redeem(&server, &app, &code, &verifier).await;
+    let (code, verifier) = server.code_for(&app, "openid").await;
+    let tokens = server.redeem(&app, &code, &verifier).await;
     assert_eq!(
         jwt_header(tokens["access_token"].as_str().unwrap())["kid"],
         key.kid.as_str()
@@ -948,18 +941,18 @@ async fn backend_tokens_have_no_auth_time_and_discovery_says_what_works() {
     )
     .await
     .unwrap();
-    let (status, _, body) = token_request(
-        &server,
-        &[
-            ("grant_type", "client_credentials"),
-            ("scope", "system/Observation.rs"),
-        ],
-        Some((
-            &backend.client_id,
-            backend.client_secret.as_deref().unwrap(),
-        )),
-    )
-    .await;
+    let (status, _, body) = server
+        .token_request(
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "system/Observation.rs"),
+            ],
+            Some((
+                &backend.client_id,
+                backend.client_secret.as_deref().unwrap(),
+            )),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert!(
         jwt_claims(body["access_token"].as_str().unwrap())
@@ -1004,16 +997,17 @@ async fn categories_are_pre_ticked_only_for_the_same_request_and_never_after_den
     let server = TestServer::start().await;
     let app = server.public_client.client_id.clone();
     let browser = browser();
-    let (url, _) = authorize_url(&server, &app, "openid", &[("prompt", "consent")]);
-    authorize_with(&browser, &server, &url, "alice", None, &["mental-health"])
+    let (url, _) = server.authorize_url(&app, "openid", &[("prompt", "consent")]);
+    server
+        .authorize_with(&browser, &url, "alice", None, &["mental-health"])
         .await
         .redirect();
     let consent_page = |scope: &'static str| {
-        let (url, _) = authorize_url(&server, &app, scope, &[("prompt", "consent")]);
+        let (url, _) = server.authorize_url(&app, scope, &[("prompt", "consent")]);
         let browser = browser.clone();
         let server = &server;
         async move {
-            let (response, page_url) = follow(&browser, server, url).await;
+            let (response, page_url) = server.follow(&browser, url).await;
             assert!(page_url.contains("/consent"), "{page_url}");
             response.text().await.unwrap()
         }
@@ -1055,8 +1049,8 @@ async fn a_consent_form_without_a_decision_grants_nothing() {
     let server = TestServer::start().await;
     let app = server.public_client.client_id.clone();
     let browser = browser();
-    let (url, _) = authorize_url(&server, &app, "openid profile", &[]);
-    let (page, _) = page_after_sign_in(&browser, &server, url, "alice").await;
+    let (url, _) = server.authorize_url(&app, "openid profile", &[]);
+    let (page, _) = server.page_after_sign_in(&browser, url, "alice").await;
     let first_button = page.find("<button").unwrap();
     assert!(
         page[first_button..]

@@ -32,9 +32,9 @@ fn cookie_value(set_cookie: &str) -> String {
 #[tokio::test]
 async fn pages_forbid_framing_and_cookies_are_http_only_lax() {
     let server = TestServer::start().await;
-    let (url, _) = authorize_url(&server, &server.public_client.client_id, "openid", &[]);
+    let (url, _) = server.authorize_url(&server.public_client.client_id, "openid", &[]);
     let browser = browser();
-    let (response, page_url) = follow(&browser, &server, url).await;
+    let (response, page_url) = server.follow(&browser, url).await;
     assert!(page_url.contains("/login"));
     let h = response.headers();
     assert!(
@@ -73,9 +73,9 @@ async fn cookies_are_secure_when_the_issuer_is_https() {
 #[tokio::test]
 async fn sign_in_renews_the_session_id_and_needs_the_csrf_token() {
     let server = TestServer::start().await;
-    let (url, _) = authorize_url(&server, &server.public_client.client_id, "openid", &[]);
+    let (url, _) = server.authorize_url(&server.public_client.client_id, "openid", &[]);
     let browser = browser();
-    let (response, _) = follow(&browser, &server, url).await;
+    let (response, _) = server.follow(&browser, url).await;
     assert!(
         session_cookie(&response).is_none(),
         "no session before sign-in"
@@ -98,25 +98,26 @@ async fn sign_in_renews_the_session_id_and_needs_the_csrf_token() {
         assert_eq!(r.status(), 403);
     }
     // Wrong password: the page again, with an error, and no sign-in.
-    let r = sign_in(&browser, &server, &page, "alice", "wrong password").await;
+    let r = server
+        .sign_in(&browser, &page, "alice", "wrong password")
+        .await;
     assert_eq!(r.status(), 401);
     assert!(r.text().await.unwrap().contains("incorrect"));
-    let r = sign_in(&browser, &server, &page, "nobody", PASSWORD).await;
+    let r = server.sign_in(&browser, &page, "nobody", PASSWORD).await;
     assert_eq!(r.status(), 401);
 
-    let r = sign_in(&browser, &server, &page, "alice", PASSWORD).await;
+    let r = server.sign_in(&browser, &page, "alice", PASSWORD).await;
     assert_eq!(r.status(), 303);
     let after = cookie_value(&session_cookie(&r).expect("new session cookie"));
     // Signing in again in the same browser renews the id again (session fixation defence).
-    let (url, _) = authorize_url(
-        &server,
+    let (url, _) = server.authorize_url(
         &server.public_client.client_id,
         "openid",
         &[("prompt", "login")],
     );
-    let (response, _) = follow(&browser, &server, url).await;
+    let (response, _) = server.follow(&browser, url).await;
     let page = response.text().await.unwrap();
-    let r = sign_in(&browser, &server, &page, "alice", PASSWORD).await;
+    let r = server.sign_in(&browser, &page, "alice", PASSWORD).await;
     let again = cookie_value(&session_cookie(&r).expect("renewed session cookie"));
     assert_ne!(after, again, "session id renewed at sign-in");
 }
@@ -127,13 +128,15 @@ async fn sign_in_renews_the_session_id_and_needs_the_csrf_token() {
 #[tokio::test]
 async fn failed_sign_ins_are_audited_without_the_typed_username() {
     let server = TestServer::start().await;
-    let (url, _) = authorize_url(&server, &server.public_client.client_id, "openid", &[]);
+    let (url, _) = server.authorize_url(&server.public_client.client_id, "openid", &[]);
     let browser = browser();
-    let (response, _) = follow(&browser, &server, url).await;
+    let (response, _) = server.follow(&browser, url).await;
     let page = response.text().await.unwrap();
-    let r = sign_in(&browser, &server, &page, "alice", "not her password").await;
+    let r = server
+        .sign_in(&browser, &page, "alice", "not her password")
+        .await;
     assert_eq!(r.status(), 401);
-    let r = sign_in(&browser, &server, &page, PASSWORD, PASSWORD).await;
+    let r = server.sign_in(&browser, &page, PASSWORD, PASSWORD).await;
     assert_eq!(r.status(), 401);
 
     let alice = server.user("alice").await;
@@ -153,7 +156,7 @@ async fn failed_sign_ins_are_audited_without_the_typed_username() {
     );
 
     // Alice sees it on her account page.
-    let r = sign_in(&browser, &server, &page, "alice", PASSWORD).await;
+    let r = server.sign_in(&browser, &page, "alice", PASSWORD).await;
     assert_eq!(r.status(), 303);
     let account = browser
         .get(server.url("/account"))
@@ -212,9 +215,9 @@ async fn failed_sign_ins_are_audited_without_the_typed_username() {
 #[tokio::test]
 async fn repeated_wrong_passwords_pause_the_account_for_a_while() {
     let server = TestServer::start().await;
-    let (url, _) = authorize_url(&server, &server.public_client.client_id, "openid", &[]);
+    let (url, _) = server.authorize_url(&server.public_client.client_id, "openid", &[]);
     let browser = browser();
-    let (response, _) = follow(&browser, &server, url.clone()).await;
+    let (response, _) = server.follow(&browser, url.clone()).await;
     let page = response.text().await.unwrap();
     let message = |body: &str| {
         let start = body
@@ -224,18 +227,13 @@ async fn repeated_wrong_passwords_pause_the_account_for_a_while() {
     };
     let mut wrong_message = String::new();
     for attempt in 0..clearance::flow::users::MAX_FAILED_SIGN_INS {
-        let r = sign_in(
-            &browser,
-            &server,
-            &page,
-            "alice",
-            &format!("guess {attempt}"),
-        )
-        .await;
+        let r = server
+            .sign_in(&browser, &page, "alice", &format!("guess {attempt}"))
+            .await;
         assert_eq!(r.status(), 401);
         wrong_message = message(&r.text().await.unwrap());
     }
-    let r = sign_in(&browser, &server, &page, "alice", PASSWORD).await;
+    let r = server.sign_in(&browser, &page, "alice", PASSWORD).await;
     assert_eq!(
         r.status(),
         401,
@@ -247,7 +245,7 @@ async fn repeated_wrong_passwords_pause_the_account_for_a_while() {
         "the page does not tell a paused account apart"
     );
     assert!(paused_message.contains("waits 15 minutes"));
-    let r = sign_in(&browser, &server, &page, "nobody", PASSWORD).await;
+    let r = server.sign_in(&browser, &page, "nobody", PASSWORD).await;
     assert_eq!(
         (r.status().as_u16(), message(&r.text().await.unwrap())),
         (401, wrong_message.clone())
@@ -255,9 +253,11 @@ async fn repeated_wrong_passwords_pause_the_account_for_a_while() {
 
     // Another account is not affected.
     let other = crate::common::browser();
-    let (response, _) = follow(&other, &server, url.clone()).await;
+    let (response, _) = server.follow(&other, url.clone()).await;
     let other_page = response.text().await.unwrap();
-    let r = sign_in(&other, &server, &other_page, "dr.jones", PASSWORD).await;
+    let r = server
+        .sign_in(&other, &other_page, "dr.jones", PASSWORD)
+        .await;
     assert_eq!(r.status(), 303);
 
     let alice = server.user("alice").await;
@@ -273,7 +273,7 @@ async fn repeated_wrong_passwords_pause_the_account_for_a_while() {
     server
         .clock
         .advance(clearance::flow::users::THROTTLE_WINDOW + 1);
-    let r = sign_in(&browser, &server, &page, "alice", PASSWORD).await;
+    let r = server.sign_in(&browser, &page, "alice", PASSWORD).await;
     assert_eq!(r.status(), 303);
     let account = browser
         .get(server.url("/account"))
@@ -295,23 +295,24 @@ async fn id_token_after(
     extra: &[(&str, &str)],
 ) -> serde_json::Value {
     let id = server.public_client.client_id.clone();
-    let (url, verifier) = authorize_url(server, &id, "openid", extra);
-    let back = authorize(browser, server, &url, "alice", None)
+    let (url, verifier) = server.authorize_url(&id, "openid", extra);
+    let back = server
+        .authorize(browser, &url, "alice", None)
         .await
         .redirect();
     let code = query_param(&back, "code").unwrap_or_else(|| panic!("no code in {back}"));
-    let (_, _, body) = token_request(
-        server,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", &verifier),
-            ("client_id", &id),
-        ],
-        None,
-    )
-    .await;
+    let (_, _, body) = server
+        .token_request(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", &verifier),
+                ("client_id", &id),
+            ],
+            None,
+        )
+        .await;
     let mut claims = jwt_claims(body["id_token"].as_str().unwrap());
     claims["raw"] = body["id_token"].clone();
     claims
@@ -326,8 +327,8 @@ async fn prompt_login_and_max_age_force_a_new_sign_in_with_a_later_auth_time() {
 
     server.clock.advance(5);
     let id = server.public_client.client_id.clone();
-    let (url, _) = authorize_url(&server, &id, "openid", &[("prompt", "login")]);
-    let (_, landed) = follow(&browser, &server, url).await;
+    let (url, _) = server.authorize_url(&id, "openid", &[("prompt", "login")]);
+    let (_, landed) = server.follow(&browser, url).await;
     assert!(
         landed.contains("/login"),
         "prompt=login shows the sign-in page"
@@ -339,8 +340,8 @@ async fn prompt_login_and_max_age_force_a_new_sign_in_with_a_later_auth_time() {
     let within = id_token_after(&server, &browser, &[("max_age", "100")]).await;
     assert_eq!(within["auth_time"], second["auth_time"]);
     server.clock.advance(20);
-    let (url, _) = authorize_url(&server, &id, "openid", &[("max_age", "10")]);
-    let (_, landed) = follow(&browser, &server, url).await;
+    let (url, _) = server.authorize_url(&id, "openid", &[("max_age", "10")]);
+    let (_, landed) = server.follow(&browser, url).await;
     assert!(
         landed.contains("/login"),
         "max_age exceeded shows the sign-in page"
@@ -350,21 +351,19 @@ async fn prompt_login_and_max_age_force_a_new_sign_in_with_a_later_auth_time() {
 
     // id_token_hint with prompt=none: silent success for the same user.
     let hint = third["raw"].as_str().unwrap();
-    let (url, _) = authorize_url(
-        &server,
+    let (url, _) = server.authorize_url(
         &id,
         "openid",
         &[("prompt", "none"), ("id_token_hint", hint)],
     );
-    let (_, back) = follow(&browser, &server, url).await;
+    let (_, back) = server.follow(&browser, url).await;
     assert!(query_param(&back, "code").is_some(), "{back}");
-    let (url, _) = authorize_url(
-        &server,
+    let (url, _) = server.authorize_url(
         &id,
         "openid",
         &[("prompt", "none"), ("id_token_hint", "not.a.token")],
     );
-    let (_, back) = follow(&browser, &server, url).await;
+    let (_, back) = server.follow(&browser, url).await;
     assert_eq!(
         query_param(&back, "error").as_deref(),
         Some("invalid_request")
@@ -375,19 +374,19 @@ async fn prompt_login_and_max_age_force_a_new_sign_in_with_a_later_auth_time() {
 async fn userinfo_accepts_header_or_post_body_and_challenges_otherwise() {
     let server = TestServer::start().await;
     let id = server.public_client.client_id.clone();
-    let (code, verifier) = code_for(&server, &id, "openid fhirUser email").await;
-    let (_, _, body) = token_request(
-        &server,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", &verifier),
-            ("client_id", &id),
-        ],
-        None,
-    )
-    .await;
+    let (code, verifier) = server.code_for(&id, "openid fhirUser email").await;
+    let (_, _, body) = server
+        .token_request(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", &verifier),
+                ("client_id", &id),
+            ],
+            None,
+        )
+        .await;
     let access = body["access_token"].as_str().unwrap();
     let sub = jwt_claims(body["id_token"].as_str().unwrap())["sub"].clone();
     let http = http_client();

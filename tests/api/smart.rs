@@ -24,8 +24,9 @@ async fn smart_code(
     let fhir = fhir(server);
     let mut params = vec![("aud", fhir.as_str())];
     params.extend_from_slice(extra);
-    let (url, verifier) = authorize_url(server, client_id, scope, &params);
-    let back = authorize(&browser(), server, &url, username, None)
+    let (url, verifier) = server.authorize_url(client_id, scope, &params);
+    let back = server
+        .authorize(&browser(), &url, username, None)
         .await
         .redirect();
     (
@@ -128,18 +129,18 @@ async fn standalone_launch_patient_gets_their_own_patient_in_context() {
     let server = TestServer::start().await;
     let id = server.public_client.client_id.clone();
     let (code, verifier) = smart_code(&server, &id, STANDALONE, "alice", &[]).await;
-    let (status, headers, body) = token_request(
-        &server,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", &verifier),
-            ("client_id", &id),
-        ],
-        None,
-    )
-    .await;
+    let (status, headers, body) = server
+        .token_request(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", &verifier),
+                ("client_id", &id),
+            ],
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(headers["cache-control"], "no-store");
     assert_eq!(headers["pragma"], "no-cache");
@@ -174,7 +175,7 @@ async fn openid_connect_group_id_token_checks() {
     let server = TestServer::start().await;
     let id = server.public_client.client_id.clone();
     let (code, verifier) = smart_code(&server, &id, STANDALONE, "alice", &[]).await;
-    let body = redeem(&server, &id, &code, &verifier).await;
+    let body = server.redeem(&id, &code, &verifier).await;
     let id_token = body["id_token"].as_str().unwrap();
     use base64::Engine;
     let header: Value = serde_json::from_slice(
@@ -246,7 +247,7 @@ async fn smart_v1_profile_claim_and_v1_scopes_answered_in_v1_form() {
         &[],
     )
     .await;
-    let body = redeem(&server, &id, &code, &verifier).await;
+    let body = server.redeem(&id, &code, &verifier).await;
     assert_eq!(
         body["scope"],
         "launch/patient openid profile patient/*.read"
@@ -262,23 +263,25 @@ async fn refresh_with_and_without_scope_keeps_context() {
     let server = TestServer::start().await;
     let id = server.public_client.client_id.clone();
     let (code, verifier) = smart_code(&server, &id, STANDALONE, "alice", &[]).await;
-    let body = redeem(&server, &id, &code, &verifier).await;
-    let (status, without) = refresh(&server, &id, body["refresh_token"].as_str().unwrap()).await;
+    let body = server.redeem(&id, &code, &verifier).await;
+    let (status, without) = server
+        .refresh(&id, body["refresh_token"].as_str().unwrap())
+        .await;
     assert_eq!(status, 200);
     assert_eq!(without["scope"], body["scope"]);
     assert_eq!(without["patient"], "alice");
     assert!(without["expires_in"].is_number());
-    let (status, _, with) = token_request(
-        &server,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", without["refresh_token"].as_str().unwrap()),
-            ("client_id", &id),
-            ("scope", "openid patient/*.rs"),
-        ],
-        None,
-    )
-    .await;
+    let (status, _, with) = server
+        .token_request(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", without["refresh_token"].as_str().unwrap()),
+                ("client_id", &id),
+                ("scope", "openid patient/*.rs"),
+            ],
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "{with}");
     assert_eq!(with["scope"], "openid patient/*.rs");
 }
@@ -297,17 +300,14 @@ async fn online_access_refreshes_only_while_the_user_is_signed_in() {
         "launch/patient openid fhirUser online_access patient/*.rs",
         "launch/patient openid fhirUser offline_access patient/*.rs",
     ] {
-        let (url, verifier) = authorize_url(&server, &id, scope, &[("aud", fhir.as_str())]);
-        let back = authorize(&browser, &server, &url, "alice", None)
+        let (url, verifier) = server.authorize_url(&id, scope, &[("aud", fhir.as_str())]);
+        let back = server
+            .authorize(&browser, &url, "alice", None)
             .await
             .redirect();
-        let body = redeem(
-            &server,
-            &id,
-            &query_param(&back, "code").unwrap(),
-            &verifier,
-        )
-        .await;
+        let body = server
+            .redeem(&id, &query_param(&back, "code").unwrap(), &verifier)
+            .await;
         assert_eq!(body["scope"], scope, "{body}");
         tokens.push(
             body["refresh_token"]
@@ -317,7 +317,7 @@ async fn online_access_refreshes_only_while_the_user_is_signed_in() {
         );
     }
     let (online, offline) = (tokens[0].clone(), tokens[1].clone());
-    let (status, body) = refresh(&server, &id, &online).await;
+    let (status, body) = server.refresh(&id, &online).await;
     assert_eq!(status, 200, "online while signed in: {body}");
     let online = body["refresh_token"].as_str().unwrap().to_owned();
 
@@ -337,7 +337,7 @@ async fn online_access_refreshes_only_while_the_user_is_signed_in() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let (status, body) = refresh(&server, &id, &online).await;
+    let (status, body) = server.refresh(&id, &online).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant")),
@@ -349,26 +349,23 @@ async fn online_access_refreshes_only_while_the_user_is_signed_in() {
             .unwrap()
             .contains("no longer signed in")
     );
-    let (status, body) = refresh(&server, &id, &offline).await;
+    let (status, body) = server.refresh(&id, &offline).await;
     assert_eq!(status, 200, "offline_access outlives the sign-in: {body}");
 
     // A sign-in that is never ended expires with the session lifetime.
     let other = crate::common::browser();
     let scope = "openid online_access";
-    let (url, verifier) = authorize_url(&server, &id, scope, &[]);
-    let back = authorize(&other, &server, &url, "alice", None)
+    let (url, verifier) = server.authorize_url(&id, scope, &[]);
+    let back = server
+        .authorize(&other, &url, "alice", None)
         .await
         .redirect();
-    let body = redeem(
-        &server,
-        &id,
-        &query_param(&back, "code").unwrap(),
-        &verifier,
-    )
-    .await;
+    let body = server
+        .redeem(&id, &query_param(&back, "code").unwrap(), &verifier)
+        .await;
     let token = body["refresh_token"].as_str().unwrap().to_owned();
     server.clock.advance(server.services.config.session_ttl + 1);
-    let (status, body) = refresh(&server, &id, &token).await;
+    let (status, body) = server.refresh(&id, &token).await;
     assert_eq!(status, 400, "the sign-in has expired");
     assert!(
         body["error_description"]
@@ -382,8 +379,7 @@ async fn online_access_refreshes_only_while_the_user_is_signed_in() {
 #[tokio::test]
 async fn invalid_aud_never_yields_a_code() {
     let server = TestServer::start().await;
-    let (url, _) = authorize_url(
-        &server,
+    let (url, _) = server.authorize_url(
         &server.public_client.client_id,
         STANDALONE,
         &[("aud", "https://inferno.healthit.gov/invalid_aud")],
@@ -397,28 +393,20 @@ async fn invalid_aud_never_yields_a_code() {
     );
     // `resource` (RFC 8707) is accepted as a synonym of `aud`; a bad one is refused too.
     let id = server.public_client.client_id.clone();
-    let (url, verifier) = authorize_url(
-        &server,
-        &id,
-        "openid patient/*.rs",
-        &[("resource", &fhir(&server))],
-    );
-    let back = authorize(&browser(), &server, &url, "alice", None)
+    let (url, verifier) =
+        server.authorize_url(&id, "openid patient/*.rs", &[("resource", &fhir(&server))]);
+    let back = server
+        .authorize(&browser(), &url, "alice", None)
         .await
         .redirect();
-    let body = redeem(
-        &server,
-        &id,
-        &query_param(&back, "code").unwrap(),
-        &verifier,
-    )
-    .await;
+    let body = server
+        .redeem(&id, &query_param(&back, "code").unwrap(), &verifier)
+        .await;
     assert_eq!(
         jwt_claims(body["access_token"].as_str().unwrap())["aud"],
         fhir(&server)
     );
-    let (url, _) = authorize_url(
-        &server,
+    let (url, _) = server.authorize_url(
         &id,
         "openid patient/*.rs",
         &[("resource", "https://elsewhere.example/fhir")],
@@ -431,8 +419,7 @@ async fn invalid_aud_never_yields_a_code() {
 async fn malformed_smart_scopes_are_invalid_scope() {
     let server = TestServer::start().await;
     let fhir = fhir(&server);
-    let (url, _) = authorize_url(
-        &server,
+    let (url, _) = server.authorize_url(
         &server.public_client.client_id,
         "openid patient/Observation.dus",
         &[("aud", &fhir)],
@@ -451,23 +438,20 @@ async fn limited_app_patient_deselects_resource_types() {
     let fhir = fhir(&server);
     let scope =
         "launch/patient openid patient/Patient.rs patient/Condition.rs patient/Observation.rs";
-    let (url, verifier) = authorize_url(&server, &id, scope, &[("aud", &fhir)]);
+    let (url, verifier) = server.authorize_url(&id, scope, &[("aud", &fhir)]);
     let keep = [
         "launch/patient",
         "openid",
         "patient/Patient.rs",
         "patient/Observation.rs",
     ];
-    let back = authorize(&browser(), &server, &url, "alice", Some(&keep))
+    let back = server
+        .authorize(&browser(), &url, "alice", Some(&keep))
         .await
         .redirect();
-    let body = redeem(
-        &server,
-        &id,
-        &query_param(&back, "code").unwrap(),
-        &verifier,
-    )
-    .await;
+    let body = server
+        .redeem(&id, &query_param(&back, "code").unwrap(), &verifier)
+        .await;
     assert_eq!(
         body["scope"],
         "launch/patient openid patient/Patient.rs patient/Observation.rs"
@@ -481,9 +465,9 @@ async fn granular_scopes_can_replace_resource_level_condition_and_observation() 
     let fhir = fhir(&server);
     let scope =
         "launch/patient openid patient/Patient.rs patient/Condition.rs patient/Observation.rs";
-    let (url, verifier) = authorize_url(&server, &id, scope, &[("aud", &fhir)]);
+    let (url, verifier) = server.authorize_url(&id, scope, &[("aud", &fhir)]);
     let browser = browser();
-    let (page, _) = page_after_sign_in(&browser, &server, url, "alice").await;
+    let (page, _) = server.page_after_sign_in(&browser, url, "alice").await;
     assert_eq!(
         page.matches("name=\"granular\"").count(),
         9,
@@ -509,13 +493,9 @@ async fn granular_scopes_can_replace_resource_level_condition_and_observation() 
         .send()
         .await
         .unwrap();
-    let body = redeem(
-        &server,
-        &id,
-        &query_param(&location(&r), "code").unwrap(),
-        &verifier,
-    )
-    .await;
+    let body = server
+        .redeem(&id, &query_param(&location(&r), "code").unwrap(), &verifier)
+        .await;
     let granted: Vec<&str> = body["scope"].as_str().unwrap().split(' ').collect();
     assert!(granted.contains(&lab) && granted.contains(&problems));
     assert!(granted.contains(&"patient/Patient.rs"));
@@ -583,7 +563,7 @@ async fn ehr_launch_resolves_the_launch_context_once() {
 
     let scope = "launch openid fhirUser offline_access patient/*.rs";
     let (code, verifier) = smart_code(&server, &app, scope, "alice", &[("launch", &handle)]).await;
-    let body = redeem(&server, &app, &code, &verifier).await;
+    let body = server.redeem(&app, &code, &verifier).await;
     assert_eq!(body["patient"], "alice");
     assert_eq!(body["encounter"], "enc-1");
     assert_eq!(body["need_patient_banner"], true);
@@ -608,14 +588,14 @@ async fn ehr_launch_resolves_the_launch_context_once() {
 
     // Single use.
     let fhir = fhir(&server);
-    let (url, _) = authorize_url(&server, &app, scope, &[("aud", &fhir), ("launch", &handle)]);
+    let (url, _) = server.authorize_url(&app, scope, &[("aud", &fhir), ("launch", &handle)]);
     let r = browser().get(&url).send().await.unwrap();
     assert_eq!(
         query_param(&location(&r), "error").as_deref(),
         Some("invalid_request")
     );
     // The launch scope without a launch: refused.
-    let (url, _) = authorize_url(&server, &app, scope, &[("aud", &fhir)]);
+    let (url, _) = server.authorize_url(&app, scope, &[("aud", &fhir)]);
     let r = browser().get(&url).send().await.unwrap();
     assert_eq!(
         query_param(&location(&r), "error").as_deref(),
@@ -666,8 +646,7 @@ async fn launch_handles_need_an_ehr_and_are_bound_to_their_app() {
     .await;
     let fhir = fhir(&server);
     let handle = launch["launch"].as_str().unwrap();
-    let (url, _) = authorize_url(
-        &server,
+    let (url, _) = server.authorize_url(
         &server.public_client.client_id,
         "launch openid",
         &[("aud", &fhir), ("launch", handle)],
@@ -691,14 +670,13 @@ async fn practitioner_standalone_launch_uses_the_patient_picker() {
     }
     let app = server.public_client.client_id.clone();
     let fhir = fhir(&server);
-    let (url, verifier) = authorize_url(
-        &server,
+    let (url, verifier) = server.authorize_url(
         &app,
         "launch/patient openid fhirUser user/*.rs patient/*.rs",
         &[("aud", &fhir)],
     );
     let browser = browser();
-    let (page, picker_url) = page_after_sign_in(&browser, &server, url, "dr.jones").await;
+    let (page, picker_url) = server.page_after_sign_in(&browser, url, "dr.jones").await;
     assert!(picker_url.contains("/picker"), "{picker_url}");
     assert!(page.contains("Carmen Ruiz") && page.contains("Dev Patel"));
     let r = browser
@@ -711,22 +689,13 @@ async fn practitioner_standalone_launch_uses_the_patient_picker() {
         .send()
         .await
         .unwrap();
-    let back = authorize(
-        &browser,
-        &server,
-        &server.url(&location(&r)),
-        "dr.jones",
-        None,
-    )
-    .await
-    .redirect();
-    let body = redeem(
-        &server,
-        &app,
-        &query_param(&back, "code").unwrap(),
-        &verifier,
-    )
-    .await;
+    let back = server
+        .authorize(&browser, &server.url(&location(&r)), "dr.jones", None)
+        .await
+        .redirect();
+    let body = server
+        .redeem(&app, &query_param(&back, "code").unwrap(), &verifier)
+        .await;
     assert_eq!(body["patient"], "p-dev");
     let claims = jwt_claims(body["access_token"].as_str().unwrap());
     assert_eq!(claims["fhirUser"], "Practitioner/jones");
@@ -757,14 +726,13 @@ async fn a_long_patient_directory_is_searched_by_name() {
         .await
         .unwrap();
     let fhir = fhir(&server);
-    let (url, _) = authorize_url(
-        &server,
+    let (url, _) = server.authorize_url(
         &server.public_client.client_id,
         "launch/patient openid",
         &[("aud", &fhir)],
     );
     let browser = browser();
-    let (page, picker_url) = page_after_sign_in(&browser, &server, url, "dr.jones").await;
+    let (page, picker_url) = server.page_after_sign_in(&browser, url, "dr.jones").await;
     assert!(page.contains("Patient name"), "a search box");
     assert!(!page.contains("type=\"radio\""), "no list before a search");
     let page = browser
@@ -780,14 +748,12 @@ async fn a_long_patient_directory_is_searched_by_name() {
 }
 
 async fn introspect(server: &TestServer, token: &str, auth: Option<(&str, &str)>) -> (u16, Value) {
-    let mut request = http_client()
-        .post(server.url("/introspect"))
-        .form(&[("token", token)]);
+    let mut post = server.post_form("/introspect", &[("token", token)]);
     if let Some((id, secret)) = auth {
-        request = request.basic_auth(id, Some(secret));
+        post = post.basic(id, secret);
     }
-    let r = request.send().await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
+    let answer = post.send().await;
+    (answer.status, answer.body)
 }
 
 #[tokio::test]
@@ -795,7 +761,7 @@ async fn token_introspection_smart_profile() {
     let server = TestServer::start().await;
     let id = server.public_client.client_id.clone();
     let (code, verifier) = smart_code(&server, &id, STANDALONE, "alice", &[]).await;
-    let body = redeem(&server, &id, &code, &verifier).await;
+    let body = server.redeem(&id, &code, &verifier).await;
     let rs = &server.confidential_client;
     let auth = Some((rs.client_id.as_str(), rs.client_secret.as_deref().unwrap()));
 
@@ -829,28 +795,30 @@ async fn token_introspection_smart_profile() {
     // Unauthenticated or public callers are refused.
     let (status, _) = introspect(&server, body["access_token"].as_str().unwrap(), None).await;
     assert_eq!(status, 401);
-    let r = http_client()
-        .post(server.url("/introspect"))
-        .form(&[
-            ("token", body["access_token"].as_str().unwrap()),
-            ("client_id", id.as_str()),
-        ])
+    let r = server
+        .post_form(
+            "/introspect",
+            &[
+                ("token", body["access_token"].as_str().unwrap()),
+                ("client_id", id.as_str()),
+            ],
+        )
         .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
+        .await;
+    assert_eq!(r.status, 401);
 
     // Revoked through RFC 7009: both tokens go inactive.
-    let r = http_client()
-        .post(server.url("/revoke"))
-        .form(&[
-            ("token", body["refresh_token"].as_str().unwrap()),
-            ("client_id", id.as_str()),
-        ])
+    let r = server
+        .post_form(
+            "/revoke",
+            &[
+                ("token", body["refresh_token"].as_str().unwrap()),
+                ("client_id", id.as_str()),
+            ],
+        )
         .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+        .await;
+    assert_eq!(r.status, 200);
     for token in [
         body["access_token"].as_str().unwrap(),
         body["refresh_token"].as_str().unwrap(),
@@ -862,7 +830,7 @@ async fn token_introspection_smart_profile() {
     }
     // Expired access tokens are inactive.
     let (code, verifier) = smart_code(&server, &id, STANDALONE, "alice", &[]).await;
-    let fresh = redeem(&server, &id, &code, &verifier).await;
+    let fresh = server.redeem(&id, &code, &verifier).await;
     server.clock.advance(301);
     assert_eq!(
         introspect(&server, fresh["access_token"].as_str().unwrap(), auth)
@@ -884,16 +852,14 @@ async fn token_endpoint_cors_for_public_clients_only() {
         ("code_verifier", verifier.as_str()),
         ("client_id", id.as_str()),
     ];
-    let r = http_client()
-        .post(server.url("/token"))
+    let r = server
+        .post_form("/token", &form)
         .header("origin", "http://127.0.0.1:45678")
-        .form(&form)
         .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+        .await;
+    assert_eq!(r.status, 200);
     assert_eq!(
-        r.headers()["access-control-allow-origin"],
+        r.headers["access-control-allow-origin"],
         "http://127.0.0.1:45678"
     );
     let (code, verifier) = smart_code(&server, &id, "openid", "alice", &[]).await;
@@ -904,14 +870,12 @@ async fn token_endpoint_cors_for_public_clients_only() {
         ("code_verifier", verifier.as_str()),
         ("client_id", id.as_str()),
     ];
-    let r = http_client()
-        .post(server.url("/token"))
+    let r = server
+        .post_form("/token", &form)
         .header("origin", "https://evil.example")
-        .form(&form)
         .send()
-        .await
-        .unwrap();
-    assert!(r.headers().get("access-control-allow-origin").is_none());
+        .await;
+    assert!(r.headers.get("access-control-allow-origin").is_none());
     let r = http_client()
         .request(reqwest::Method::OPTIONS, server.url("/token"))
         .header("origin", "http://127.0.0.1:45678")

@@ -244,49 +244,6 @@ pub fn location(response: &reqwest::Response) -> String {
         .to_owned()
 }
 
-/// Follows the server's own redirects (relative Locations) until one leaves the server.
-pub async fn follow(
-    browser: &reqwest::Client,
-    server: &TestServer,
-    mut url: String,
-) -> (reqwest::Response, String) {
-    loop {
-        let response = browser.get(&url).send().await.expect("get");
-        if !response.status().is_redirection() {
-            return (response, url);
-        }
-        let next = location(&response);
-        if next.starts_with('/') {
-            url = server.url(&next);
-        } else if next.starts_with(&format!("{}/authorize", server.issuer)) {
-            url = next;
-        } else {
-            return (response, next);
-        }
-    }
-}
-
-/// Signs in on the sign-in page this response shows.
-pub async fn sign_in(
-    browser: &reqwest::Client,
-    server: &TestServer,
-    page: &str,
-    username: &str,
-    password: &str,
-) -> reqwest::Response {
-    browser
-        .post(server.url("/login"))
-        .form(&[
-            ("csrf", hidden(page, "csrf")),
-            ("request", hidden(page, "request")),
-            ("username", username.to_owned()),
-            ("password", password.to_owned()),
-        ])
-        .send()
-        .await
-        .expect("sign in")
-}
-
 /// What the walk through the pages ended with.
 pub enum Outcome {
     /// The browser was sent back to the client with this URL.
@@ -306,69 +263,6 @@ impl Outcome {
     }
 }
 
-/// Walks authorize -> sign-in (if shown) -> consent (if shown, granting `keep` or all
-/// ticked scopes) -> back to the client.
-pub async fn authorize(
-    browser: &reqwest::Client,
-    server: &TestServer,
-    authorize_url: &str,
-    username: &str,
-    keep: Option<&[&str]>,
-) -> Outcome {
-    authorize_with(browser, server, authorize_url, username, keep, &[]).await
-}
-
-/// Like `authorize`, choosing these sensitivity categories (by id) on the consent page.
-pub async fn authorize_with(
-    browser: &reqwest::Client,
-    server: &TestServer,
-    authorize_url: &str,
-    username: &str,
-    keep: Option<&[&str]>,
-    categories: &[&str],
-) -> Outcome {
-    let (mut response, mut url) = follow(browser, server, authorize_url.to_owned()).await;
-    loop {
-        if response.status().is_redirection() {
-            return Outcome::Redirected(url);
-        }
-        let status = response.status().as_u16();
-        let body = response.text().await.expect("body");
-        if url.contains("/login") && body.contains("name=\"password\"") {
-            let r = sign_in(browser, server, &body, username, PASSWORD).await;
-            assert_eq!(r.status().as_u16(), 303, "sign-in should redirect");
-            let (r2, u2) = follow(browser, server, server.url(&location(&r))).await;
-            response = r2;
-            url = u2;
-            continue;
-        }
-        if url.contains("/consent") && body.contains("name=\"decision\"") {
-            let mut form = vec![
-                ("csrf".to_owned(), hidden(&body, "csrf")),
-                ("request".to_owned(), hidden(&body, "request")),
-                ("decision".to_owned(), "allow".to_owned()),
-            ];
-            for scope in scope_boxes(&body) {
-                if keep.is_none_or(|k| k.contains(&scope.as_str())) {
-                    form.push(("scope".to_owned(), scope));
-                }
-            }
-            for category in categories {
-                form.push(("category".to_owned(), (*category).to_owned()));
-            }
-            let r = browser
-                .post(server.url("/consent"))
-                .form(&form)
-                .send()
-                .await
-                .expect("consent");
-            assert_eq!(r.status().as_u16(), 303, "consent should redirect");
-            return Outcome::Redirected(location(&r));
-        }
-        return Outcome::Page(status, body);
-    }
-}
-
 /// A query parameter of a URL.
 pub fn query_param(url: &str, name: &str) -> Option<String> {
     url::Url::parse(url)
@@ -376,60 +270,6 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
         .query_pairs()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
-}
-
-/// An authorization URL with a valid PKCE challenge; returns it and the verifier.
-pub fn authorize_url(
-    server: &TestServer,
-    client_id: &str,
-    scope: &str,
-    extra: &[(&str, &str)],
-) -> (String, String) {
-    use base64::Engine;
-    use sha2::Digest;
-    let verifier = clearance::secrets::random_token();
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(sha2::Sha256::digest(verifier.as_bytes()));
-    let mut url = url::Url::parse(&server.url("/authorize")).expect("url");
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", client_id)
-        .append_pair("redirect_uri", REDIRECT_URI)
-        .append_pair("scope", scope)
-        .append_pair("state", "state-123")
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256");
-    for (k, v) in extra {
-        url.query_pairs_mut().append_pair(k, v);
-    }
-    (url.to_string(), verifier)
-}
-
-/// POSTs a form to the token endpoint.
-pub async fn token_request(
-    server: &TestServer,
-    form: &[(&str, &str)],
-    basic: Option<(&str, &str)>,
-) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
-    let mut request = http_client().post(server.url("/token")).form(form);
-    if let Some((id, secret)) = basic {
-        request = request.basic_auth(id, Some(secret));
-    }
-    let response = request.send().await.expect("token");
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response.json().await.expect("json");
-    (status, headers, body)
-}
-
-/// Runs the whole flow for a public client and returns the code and the verifier.
-pub async fn code_for(server: &TestServer, client_id: &str, scope: &str) -> (String, String) {
-    let browser = browser();
-    let (url, verifier) = authorize_url(server, client_id, scope, &[]);
-    let back = authorize(&browser, server, &url, "alice", None)
-        .await
-        .redirect();
-    (query_param(&back, "code").expect("code"), verifier)
 }
 
 /// The claims of a JWT, without verification (the flow tests verify signatures).
@@ -453,63 +293,267 @@ fn jwt_part(token: &str, index: usize) -> serde_json::Value {
     .expect("JSON")
 }
 
-/// Exchanges a code for tokens as the public client `client_id`.
-pub async fn redeem(
-    server: &TestServer,
-    client_id: &str,
-    code: &str,
-    verifier: &str,
-) -> serde_json::Value {
-    let (status, _, body) = token_request(
-        server,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", verifier),
-            ("client_id", client_id),
-        ],
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    body
+/// The walks and token calls a test makes against this server.
+impl TestServer {
+    /// An authorization URL with a valid PKCE challenge; returns it and the verifier.
+    pub fn authorize_url(
+        &self,
+        client_id: &str,
+        scope: &str,
+        extra: &[(&str, &str)],
+    ) -> (String, String) {
+        use base64::Engine;
+        use sha2::Digest;
+        let verifier = clearance::secrets::random_token();
+        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(sha2::Sha256::digest(verifier.as_bytes()));
+        let mut url = url::Url::parse(&self.url("/authorize")).expect("url");
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", client_id)
+            .append_pair("redirect_uri", REDIRECT_URI)
+            .append_pair("scope", scope)
+            .append_pair("state", "state-123")
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256");
+        for (k, v) in extra {
+            url.query_pairs_mut().append_pair(k, v);
+        }
+        (url.to_string(), verifier)
+    }
+
+    /// POSTs a form to the token endpoint.
+    pub async fn token_request(
+        &self,
+        form: &[(&str, &str)],
+        basic: Option<(&str, &str)>,
+    ) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
+        let mut post = self.post_form("/token", form);
+        if let Some((id, secret)) = basic {
+            post = post.basic(id, secret);
+        }
+        let answer = post.send().await;
+        (answer.status, answer.headers, answer.body)
+    }
+
+    /// A form POST to one of the protocol endpoints (`/token`, `/introspect`, `/revoke`,
+    /// `/launch`), to be sent with [`FormPost::send`].
+    pub fn post_form(&self, path: &str, form: &[(&str, &str)]) -> FormPost {
+        FormPost {
+            request: http_client().post(self.url(path)).form(form),
+        }
+    }
+
+    /// Runs the whole flow for a public client and returns the code and the verifier.
+    pub async fn code_for(&self, client_id: &str, scope: &str) -> (String, String) {
+        let browser = browser();
+        let (url, verifier) = self.authorize_url(client_id, scope, &[]);
+        let back = self
+            .authorize(&browser, &url, "alice", None)
+            .await
+            .redirect();
+        (query_param(&back, "code").expect("code"), verifier)
+    }
+
+    /// Exchanges a code for tokens as the public client `client_id`.
+    pub async fn redeem(&self, client_id: &str, code: &str, verifier: &str) -> serde_json::Value {
+        let (status, _, body) = self
+            .token_request(
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", code),
+                    ("redirect_uri", REDIRECT_URI),
+                    ("code_verifier", verifier),
+                    ("client_id", client_id),
+                ],
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Refreshes as the public client `client_id`; returns (status, body).
+    pub async fn refresh(&self, client_id: &str, token: &str) -> (u16, serde_json::Value) {
+        let (status, _, body) = self
+            .token_request(
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", token),
+                    ("client_id", client_id),
+                ],
+                None,
+            )
+            .await;
+        (status, body)
+    }
+
+    /// Follows the server's own redirects (relative Locations) until one leaves the self.
+    pub async fn follow(
+        &self,
+        browser: &reqwest::Client,
+        mut url: String,
+    ) -> (reqwest::Response, String) {
+        loop {
+            let response = browser.get(&url).send().await.expect("get");
+            if !response.status().is_redirection() {
+                return (response, url);
+            }
+            let next = location(&response);
+            if next.starts_with('/') {
+                url = self.url(&next);
+            } else if next.starts_with(&format!("{}/authorize", self.issuer)) {
+                url = next;
+            } else {
+                return (response, next);
+            }
+        }
+    }
+
+    /// Signs in on the sign-in page this response shows.
+    pub async fn sign_in(
+        &self,
+        browser: &reqwest::Client,
+        page: &str,
+        username: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        browser
+            .post(self.url("/login"))
+            .form(&[
+                ("csrf", hidden(page, "csrf")),
+                ("request", hidden(page, "request")),
+                ("username", username.to_owned()),
+                ("password", password.to_owned()),
+            ])
+            .send()
+            .await
+            .expect("sign in")
+    }
+
+    /// Like `authorize`, choosing these sensitivity categories (by id) on the consent page.
+    pub async fn authorize_with(
+        &self,
+        browser: &reqwest::Client,
+        authorize_url: &str,
+        username: &str,
+        keep: Option<&[&str]>,
+        categories: &[&str],
+    ) -> Outcome {
+        let (mut response, mut url) = self.follow(browser, authorize_url.to_owned()).await;
+        loop {
+            if response.status().is_redirection() {
+                return Outcome::Redirected(url);
+            }
+            let status = response.status().as_u16();
+            let body = response.text().await.expect("body");
+            if url.contains("/login") && body.contains("name=\"password\"") {
+                let r = self.sign_in(browser, &body, username, PASSWORD).await;
+                assert_eq!(r.status().as_u16(), 303, "sign-in should redirect");
+                let (r2, u2) = self.follow(browser, self.url(&location(&r))).await;
+                response = r2;
+                url = u2;
+                continue;
+            }
+            if url.contains("/consent") && body.contains("name=\"decision\"") {
+                let mut form = vec![
+                    ("csrf".to_owned(), hidden(&body, "csrf")),
+                    ("request".to_owned(), hidden(&body, "request")),
+                    ("decision".to_owned(), "allow".to_owned()),
+                ];
+                for scope in scope_boxes(&body) {
+                    if keep.is_none_or(|k| k.contains(&scope.as_str())) {
+                        form.push(("scope".to_owned(), scope));
+                    }
+                }
+                for category in categories {
+                    form.push(("category".to_owned(), (*category).to_owned()));
+                }
+                let r = browser
+                    .post(self.url("/consent"))
+                    .form(&form)
+                    .send()
+                    .await
+                    .expect("consent");
+                assert_eq!(r.status().as_u16(), 303, "consent should redirect");
+                return Outcome::Redirected(location(&r));
+            }
+            return Outcome::Page(status, body);
+        }
+    }
+
+    /// Walks authorize -> sign-in (if shown) -> consent (if shown, granting `keep` or all
+    /// ticked scopes) -> back to the client.
+    pub async fn authorize(
+        &self,
+        browser: &reqwest::Client,
+        authorize_url: &str,
+        username: &str,
+        keep: Option<&[&str]>,
+    ) -> Outcome {
+        self.authorize_with(browser, authorize_url, username, keep, &[])
+            .await
+    }
+
+    /// Starts an authorization in `browser`, signs in as `username` on the sign-in page, and
+    /// returns the page that comes next (consent, or the picker) with its URL.
+    pub async fn page_after_sign_in(
+        &self,
+        browser: &reqwest::Client,
+        authorize_url: String,
+        username: &str,
+    ) -> (String, String) {
+        let (response, page_url) = self.follow(browser, authorize_url).await;
+        assert!(
+            page_url.contains("/login"),
+            "expected the sign-in page, got {page_url}"
+        );
+        let login = response.text().await.expect("sign-in page");
+        let r = self.sign_in(browser, &login, username, PASSWORD).await;
+        let (response, next_url) = self.follow(browser, self.url(&location(&r))).await;
+        (response.text().await.expect("page"), next_url)
+    }
 }
 
-/// Refreshes as the public client `client_id`; returns (status, body).
-pub async fn refresh(
-    server: &TestServer,
-    client_id: &str,
-    token: &str,
-) -> (u16, serde_json::Value) {
-    let (status, _, body) = token_request(
-        server,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", token),
-            ("client_id", client_id),
-        ],
-        None,
-    )
-    .await;
-    (status, body)
+/// A form POST being built: credentials and headers, then `send`.
+pub struct FormPost {
+    request: reqwest::RequestBuilder,
 }
 
-/// Starts an authorization in `browser`, signs in as `username` on the sign-in page, and
-/// returns the page that comes next (consent, or the picker) with its URL.
-pub async fn page_after_sign_in(
-    browser: &reqwest::Client,
-    server: &TestServer,
-    authorize_url: String,
-    username: &str,
-) -> (String, String) {
-    let (response, page_url) = follow(browser, server, authorize_url).await;
-    assert!(
-        page_url.contains("/login"),
-        "expected the sign-in page, got {page_url}"
-    );
-    let login = response.text().await.expect("sign-in page");
-    let r = sign_in(browser, server, &login, username, PASSWORD).await;
-    let (response, next_url) = follow(browser, server, server.url(&location(&r))).await;
-    (response.text().await.expect("page"), next_url)
+/// What a protocol endpoint answered: status, headers and JSON body (`Null` when empty).
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: serde_json::Value,
+}
+
+impl FormPost {
+    pub fn basic(self, client_id: &str, secret: &str) -> FormPost {
+        FormPost {
+            request: self.request.basic_auth(client_id, Some(secret)),
+        }
+    }
+
+    pub fn header(self, name: &str, value: &str) -> FormPost {
+        FormPost {
+            request: self.request.header(name, value),
+        }
+    }
+
+    pub async fn send(self) -> Answer {
+        let response = self.request.send().await.expect("form POST");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let body = if text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"))
+        };
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
 }
