@@ -6,8 +6,8 @@
 //! never given another patient's record).
 
 use crate::flow::audit::{self, Event, Kind};
+use crate::flow::authorization_response;
 use crate::flow::authorize::{AuthorizationRequest, SignedIn};
-use crate::flow::code;
 use crate::flow::consent;
 use crate::flow::error::{ErrorCode, OAuthError};
 use crate::flow::launch::{self, LaunchContext};
@@ -313,7 +313,10 @@ pub async fn advance(
                 pending.request.scope.clone(),
                 chosen,
             );
-            Step::Redirect(code::issue_code(services, pending, &ready, &granted, false).await?)
+            Step::Redirect(
+                authorization_response::issue_code(services, pending, &ready, &granted, false)
+                    .await?,
+            )
         }
         Decision::Fail(failure) => refuse(services, pending, failure, interacted).await?,
     })
@@ -369,7 +372,8 @@ pub async fn answer(
             )
             .await;
             Ok(Step::Redirect(
-                code::issue_code(services, pending, &ready, &decided, true).await?,
+                authorization_response::issue_code(services, pending, &ready, &decided, true)
+                    .await?,
             ))
         }
         _ => {
@@ -441,7 +445,7 @@ async fn refuse(
             .await?
             .is_none_or(|c| c.is_dynamically_registered());
     let page = format!("The app's request cannot be completed ({error}).");
-    let url = code::refuse(services, pending, error).await?;
+    let url = authorization_response::refuse(services, pending, error).await?;
     Ok(if untrusted {
         Step::Page(page)
     } else {

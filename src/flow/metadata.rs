@@ -125,7 +125,7 @@ pub fn security_label_profile(config: &Config) -> Value {
             },
             "purpose_of_use": {"system": vocab::ACT_REASON_SYSTEM},
         },
-        "release_rule": "Release a resource iff rank(highest meta.security confidentiality, N when absent) <= rank(security.confidentiality) and every v3-ActCode sensitivity code on it equals or descends from a code in security.sensitivity. Unknown codes and unknown systems withhold the resource; ActCode obligations and refrains, v3-ObservationValue and v3-ActReason codes do not restrict.",
+        "release_rule": "Release a resource iff rank(highest meta.security confidentiality, N when absent) <= rank(security.confidentiality) and every v3-ActCode sensitivity code on it equals or descends from a code in security.sensitivity. A resource labelled R or V with no sensitivity code is released only when security.sensitivity holds _InformationSensitivityPolicy (every sensitivity; never granted on the consent page). Unknown codes and unknown systems withhold the resource; ActCode obligations and refrains, v3-ObservationValue and v3-ActReason codes do not restrict.",
         "categories": config.categories,
     })
 }

@@ -2,11 +2,11 @@
 
 pub mod account;
 pub mod audit;
+pub mod authorization_response;
 pub mod authorize;
 pub mod client_assertion;
 pub mod client_auth;
 pub mod clients;
-pub mod code;
 pub mod consent;
 pub mod consent_export;
 pub mod error;

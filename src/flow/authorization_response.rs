@@ -1,5 +1,5 @@
-//! Ending an authorization request: the grant and its single-use code (RFC 6749 §4.1.2), or
-//! the user's refusal.
+//! The authorization response (RFC 6749 §4.1.2, §4.1.2.1): the end of an authorization
+//! request, either the grant and its single-use code, or the error sent back to the client.
 
 use crate::flow::audit::{self, Event, Kind};
 use crate::flow::authorize::{ErrorRedirect, redirect_url};
