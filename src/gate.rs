@@ -10,6 +10,9 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 
 pub struct Gate {
     running: Semaphore,
+    capacity: usize,
+    /// The most permits ever held at once (for tests and operators: the bound held).
+    peak: AtomicUsize,
     waiting: AtomicUsize,
     max_waiting: usize,
     patience: Duration,
@@ -19,6 +22,8 @@ impl Gate {
     pub fn new(running: usize, max_waiting: usize, patience: Duration) -> Gate {
         Gate {
             running: Semaphore::new(running.max(1)),
+            capacity: running.max(1),
+            peak: AtomicUsize::new(0),
             waiting: AtomicUsize::new(0),
             max_waiting,
             patience,
@@ -28,7 +33,7 @@ impl Gate {
     /// A permit to do the work, or `None` when too many wait already or the wait is too long.
     pub async fn enter(&self) -> Option<SemaphorePermit<'_>> {
         if let Ok(permit) = self.running.try_acquire() {
-            return Some(permit);
+            return Some(self.held(permit));
         }
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
@@ -36,7 +41,18 @@ impl Gate {
         }
         let permit = tokio::time::timeout(self.patience, self.running.acquire()).await;
         self.waiting.fetch_sub(1, Ordering::AcqRel);
-        permit.ok().and_then(Result::ok)
+        permit.ok().and_then(Result::ok).map(|p| self.held(p))
+    }
+
+    fn held<'a>(&self, permit: SemaphorePermit<'a>) -> SemaphorePermit<'a> {
+        let in_use = self.capacity - self.running.available_permits();
+        self.peak.fetch_max(in_use, Ordering::AcqRel);
+        permit
+    }
+
+    /// The most permits held at once since the gate was made.
+    pub fn peak(&self) -> usize {
+        self.peak.load(Ordering::Acquire)
     }
 }
 
@@ -55,6 +71,7 @@ mod tests {
         let held = gate.enter().await.expect("first runs");
         // One may wait; it times out while the first is held.
         assert!(gate.enter().await.is_none());
+        assert_eq!(gate.peak(), 1);
         drop(held);
         assert!(gate.enter().await.is_some());
     }
