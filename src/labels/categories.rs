@@ -113,6 +113,15 @@ pub fn validate(categories: &[Category]) -> Result<(), String> {
         if c.codes.is_empty() {
             return Err(format!("category {:?} has no codes", c.id));
         }
+        // The root stands for every sensitivity, which is the operator's to grant (to
+        // clinicians and backend services), never a patient's choice on the consent page.
+        if c.codes.iter().any(|code| code == vocab::SENSITIVITY_ROOT) {
+            return Err(format!(
+                "category {:?} may not grant {:?} (every sensitivity)",
+                c.id,
+                vocab::SENSITIVITY_ROOT
+            ));
+        }
         if let Some(bad) = c.codes.iter().find(|code| !vocab::is_sensitivity(code)) {
             return Err(format!(
                 "category {:?}: {bad:?} is not a v3-ActCode sensitivity code",

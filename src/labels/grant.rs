@@ -316,6 +316,17 @@ mod tests {
             prop_assert!(releasable(&(Some(Confidentiality::R), vec![child.to_owned()]), &claim));
         }
 
+        /// Issue 11: `R` or `V` with no sensitivity code goes only to a claim covering every
+        /// sensitivity, whatever else the claim holds.
+        #[test]
+        fn restricted_records_with_no_category_need_every_sensitivity(conf in any_confidentiality(), granted in prop::collection::vec(prop_oneof![any_code(), Just(crate::labels::vocab::SENSITIVITY_ROOT.to_owned())], 0..6), restricted in prop::bool::ANY) {
+            let label = if restricted { Confidentiality::R } else { Confidentiality::V };
+            let claim = SecurityClaim { confidentiality: conf, sensitivity: granted.clone(), purpose_of_use: "PATRQT".into() };
+            let every = granted.iter().any(|c| c == crate::labels::vocab::SENSITIVITY_ROOT);
+            let released = releasable(&(Some(label), Vec::new()), &claim);
+            prop_assert_eq!(released, every && label <= conf);
+        }
+
         #[test]
         fn unknown_codes_are_never_released(conf in any_confidentiality(), granted in prop::collection::vec(any_code(), 0..6)) {
             let claim = SecurityClaim { confidentiality: conf, sensitivity: granted, purpose_of_use: "PATRQT".into() };

@@ -20,6 +20,11 @@ pub struct Label<'a> {
 ///    is equal to or a descendant of, a code in the claim's `sensitivity` (`SUD` covers `ETHUD`).
 /// 3. **Deny by default**: a code Clearance does not know, in any system, withholds the
 ///    resource; so does a label of an unknown system or a compartment.
+/// 4. **Restricted with no category**: a resource labelled `R` or `V` with no sensitivity code
+///    names no kind of data the patient could have chosen, so it is released only to a claim
+///    that covers every sensitivity (the root of the sensitivity hierarchy, which the
+///    operator grants to clinicians and backend services and the consent page never does),
+///    not to any claim that reaches `R`.
 ///
 /// Not restricting (they travel with the data instead): ActCode handling caveats (obligations
 /// such as `DELAU`, refrains such as `NOREUSE`), v3-ObservationValue integrity and provenance
@@ -27,6 +32,7 @@ pub struct Label<'a> {
 pub fn may_release<'a>(labels: impl IntoIterator<Item = Label<'a>>, claim: &SecurityClaim) -> bool {
     let mut highest = Confidentiality::N;
     let mut labelled = false;
+    let mut categorised = false;
     for label in labels {
         match label.system {
             vocab::CONFIDENTIALITY_SYSTEM => match Confidentiality::parse(label.code) {
@@ -38,6 +44,7 @@ pub fn may_release<'a>(labels: impl IntoIterator<Item = Label<'a>>, claim: &Secu
             },
             vocab::ACT_CODE_SYSTEM => {
                 if vocab::is_sensitivity(label.code) {
+                    categorised = true;
                     let covered = claim
                         .sensitivity
                         .iter()
@@ -53,7 +60,18 @@ pub fn may_release<'a>(labels: impl IntoIterator<Item = Label<'a>>, claim: &Secu
             _ => return false,
         }
     }
+    if highest >= Confidentiality::R && !categorised && !covers_every_sensitivity(claim) {
+        return false;
+    }
     highest <= claim.confidentiality
+}
+
+/// Does the claim cover every sensitivity code (the hierarchy's root)?
+fn covers_every_sensitivity(claim: &SecurityClaim) -> bool {
+    claim
+        .sensitivity
+        .iter()
+        .any(|code| code == vocab::SENSITIVITY_ROOT)
 }
 
 /// The same rule over a resource's `meta.security` JSON array (FHIR Coding objects). A
@@ -106,11 +124,36 @@ mod tests {
             !may_release([l(CONF, "N"), l(CONF, "R")], &normal),
             "the highest label counts"
         );
-        assert!(may_release([l(CONF, "R")], &claim(Confidentiality::R, &[])));
+        let everything = claim(Confidentiality::R, &["_InformationSensitivityPolicy"]);
+        assert!(may_release([l(CONF, "R")], &everything));
         assert!(!may_release(
             [l(CONF, "V")],
             &claim(Confidentiality::R, &["_InformationSensitivityPolicy"])
         ));
+    }
+
+    /// Issue 11: `R` or `V` with no sensitivity code names nothing a patient chose; only a
+    /// claim that covers every sensitivity gets it, not any claim that reaches `R`.
+    #[test]
+    fn restricted_records_with_no_category_need_every_sensitivity() {
+        let mental = claim(Confidentiality::R, &["PSY", "MH", "BH"]);
+        assert!(!may_release([l(CONF, "R")], &mental));
+        assert!(
+            !may_release([l(CONF, "R"), l(ACT, "DELAU")], &mental),
+            "a caveat is no category"
+        );
+        assert!(may_release([l(CONF, "R"), l(ACT, "PSY")], &mental));
+        let everything = claim(Confidentiality::V, &["_InformationSensitivityPolicy"]);
+        assert!(may_release([l(CONF, "R")], &everything));
+        assert!(may_release([l(CONF, "V")], &everything));
+        assert!(!may_release(
+            [l(CONF, "V")],
+            &claim(Confidentiality::V, &["PSY"])
+        ));
+        assert!(
+            may_release([l(CONF, "M")], &mental),
+            "below R a category is not needed"
+        );
     }
 
     #[test]
