@@ -147,6 +147,7 @@ impl App {
             metadata: MetadataCache::default(),
             metrics: Default::default(),
             password_checks: crate::services::password_gate(),
+            fhir_upstream: crate::gateway::upstream::Upstream::new(),
         });
         let router = http::router(services.clone());
         let (router, cleanup) = match database.sessions {

@@ -127,6 +127,10 @@ settings! {
         /// server can go without seeing it (reload on other instances + JWKS max-age + a
         /// refetch pause).
         key_activation_seconds: i64 => i64,
+        /// The FHIR server the gateway serves at the first FHIR base (`fhir_base_urls[0]`,
+        /// which must then live on the issuer's origin). None: no gateway; that base answers
+        /// 404 but for its SMART discovery.
+        fhir_upstream: String => Option<String>,
     }
 }
 
@@ -412,7 +416,33 @@ impl Derived {
         let key_activation_seconds = s.key_activation_seconds.unwrap_or_else(|| {
             minimum_key_activation(s.key_reload_seconds.unwrap_or(DEFAULT_KEY_RELOAD_SECONDS))
         });
+        let fhir_upstream = match &s.fhir_upstream {
+            None => None,
+            Some(upstream) => {
+                let url = Url::parse(upstream).map_err(|e| {
+                    ConfigError(format!("fhir_upstream {upstream:?} is not a URL: {e}"))
+                })?;
+                if !matches!(url.scheme(), "http" | "https")
+                    || url.query().is_some()
+                    || url.fragment().is_some()
+                {
+                    return Err(ConfigError(format!(
+                        "fhir_upstream {upstream:?} must be an http(s) URL without query or fragment"
+                    )));
+                }
+                let issuer_origin = Url::parse(&issuer).map(|u| u.origin());
+                let base_origin = Url::parse(&fhir_base_urls[0]).map(|u| u.origin());
+                if issuer_origin.ok() != base_origin.ok() {
+                    return Err(ConfigError(format!(
+                        "fhir_upstream: the gateway serves the first FHIR base, {:?}, which must be on the issuer's origin",
+                        fhir_base_urls[0]
+                    )));
+                }
+                Some(upstream.trim_end_matches('/').to_owned())
+            }
+        };
         Ok(Derived {
+            fhir_upstream,
             listen,
             issuer,
             database_url,

@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod flow;
 pub mod gate;
+pub mod gateway;
 pub mod http;
 pub mod labels;
 pub mod metrics;

@@ -10,6 +10,7 @@ mod csrf;
 mod demo;
 mod discovery;
 mod error;
+mod fhir;
 mod health;
 mod introspect;
 mod launch;
@@ -51,6 +52,7 @@ pub fn router(services: AppState) -> Router {
         .merge(demo_pages)
         .merge(discovery::router())
         .merge(smart::router(&services.config))
+        .merge(fhir::router(&services.config))
         .merge(introspect::router())
         .merge(revoke::router())
         .merge(launch::router())

@@ -11,6 +11,7 @@ mod browser;
 mod cli;
 mod clients;
 mod demo;
+mod gateway;
 mod labels;
 mod oidc_flow;
 mod postgres;

@@ -1,0 +1,356 @@
+//! The FHIR gateway (issue 11): Clearance in front of a FHIR R4 server, so that every
+//! response honours the patient's label choice. A request is recognised ([`request`]), its
+//! bearer token verified and its grant loaded ([`access`]), refused unless a scope grants the
+//! interaction, narrowed to the patient in context before it goes upstream
+//! ([`compartment`]), and every resource of the answer is released or withheld by the scopes
+//! and the release rule ([`bundle`]). Anything the gateway cannot parse or place is refused:
+//! it fails closed.
+//!
+//! Today: reads, vreads, instance history and type searches (GET), and `/metadata`, beside
+//! the authorization server (`fhir_upstream`). Writes, batches, operations and the
+//! standalone mode are refused or absent (see the README).
+
+pub mod access;
+pub mod bundle;
+pub mod compartment;
+pub mod request;
+pub mod upstream;
+
+use serde_json::{Value, json};
+
+use self::access::{Access, Denied};
+use self::bundle::{Bases, filter_bundle};
+use self::request::{Interaction, Refused};
+use self::upstream::Failure;
+use crate::flow::params::{MAX_PROTOCOL_PARAMETERS, Params};
+use crate::services::Services;
+
+/// What the gateway answers: a status and a FHIR JSON body, with the headers that go with it.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+    /// RFC 6750 §3 `WWW-Authenticate` value, on 401 and 403 answers.
+    pub challenge: Option<String>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+impl Reply {
+    fn ok(body: Value) -> Reply {
+        Reply {
+            status: 200,
+            body,
+            challenge: None,
+            etag: None,
+            last_modified: None,
+        }
+    }
+
+    /// An OperationOutcome (FHIR R4 http.html: a body on every failure), worded so that it
+    /// discloses nothing of the upstream (security.html).
+    fn outcome(status: u16, code: &str, text: &str) -> Reply {
+        Reply {
+            status,
+            body: json!({
+                "resourceType": "OperationOutcome",
+                "issue": [{"severity": "error", "code": code, "diagnostics": text}],
+            }),
+            challenge: None,
+            etag: None,
+            last_modified: None,
+        }
+    }
+
+    /// The same answer for "withheld" and "does not exist" (R4 security.html#AccessDenied).
+    fn not_found() -> Reply {
+        Reply::outcome(
+            404,
+            "not-found",
+            "The resource does not exist or is not available to this app.",
+        )
+    }
+
+    fn challenged(mut self, challenge: &str) -> Reply {
+        self.challenge = Some(challenge.to_owned());
+        self
+    }
+}
+
+/// The public FHIR base this gateway serves, and its upstream, when configured.
+pub fn bases(services: &Services) -> Option<(&str, &str)> {
+    let upstream = services.config.fhir_upstream.as_deref()?;
+    let public = services.config.fhir_base_urls.first()?;
+    Some((public.as_str(), upstream))
+}
+
+/// Serves one FHIR request: `path` below the base (no leading slash), the raw query, the
+/// `Authorization` header.
+pub async fn serve(
+    services: &Services,
+    method: &str,
+    path: &str,
+    query: Option<&str>,
+    authorization: Option<&str>,
+) -> Reply {
+    let Some((public, upstream)) = bases(services) else {
+        return Reply::not_found();
+    };
+    let bases = Bases { upstream, public };
+    let interaction = match request::interaction(method, path) {
+        Ok(interaction) => interaction,
+        Err(Refused::Method) => {
+            return Reply::outcome(
+                405,
+                "not-supported",
+                "This interaction is not available through this server.",
+            );
+        }
+        Err(Refused::Unsupported(reason)) => return Reply::outcome(400, "not-supported", reason),
+    };
+    if interaction == Interaction::Capabilities {
+        return capabilities(services, &bases).await;
+    }
+    let access = match access::verify(services, authorization, public).await {
+        Ok(access) => access,
+        Err(Denied::NoToken) => {
+            return Reply::outcome(401, "login", "A bearer access token is required.")
+                .challenged("Bearer realm=\"clearance\"");
+        }
+        Err(Denied::InvalidToken) => {
+            return Reply::outcome(
+                401,
+                "login",
+                "The access token is invalid, expired or revoked.",
+            )
+            .challenged("Bearer realm=\"clearance\", error=\"invalid_token\"");
+        }
+        Err(Denied::Store(e)) => {
+            tracing::warn!(error = %e, "gateway cannot check a token");
+            return Reply::outcome(503, "transient", "The service is temporarily unavailable.");
+        }
+    };
+    let resource_type = interaction.resource_type().unwrap_or_default();
+    let letter = interaction.letter();
+    if !access.may(resource_type, letter) {
+        return insufficient_scope();
+    }
+    match &interaction {
+        Interaction::Search { .. } => search(services, &access, resource_type, query, &bases).await,
+        Interaction::History { .. } => {
+            let url = format!("{upstream}/{path}");
+            let answer = match fetch(services, &url).await {
+                Ok(answer) => answer,
+                Err(reply) => return reply,
+            };
+            bundle_reply(answer, &access, 'r', &bases)
+        }
+        Interaction::Read { id, .. } | Interaction::VRead { id, .. } => {
+            read(
+                services,
+                &access,
+                resource_type,
+                id,
+                &format!("{upstream}/{path}"),
+            )
+            .await
+        }
+        Interaction::Capabilities => Reply::not_found(),
+    }
+}
+
+fn insufficient_scope() -> Reply {
+    Reply::outcome(
+        403,
+        "forbidden",
+        "The access token does not grant this interaction.",
+    )
+    .challenged("Bearer realm=\"clearance\", error=\"insufficient_scope\"")
+}
+
+/// The upstream's answer, or the reply for its failure.
+async fn fetch(services: &Services, url: &str) -> Result<upstream::Answer, Reply> {
+    services.fhir_upstream.get(url).await.map_err(|failure| {
+        tracing::warn!(?failure, "FHIR upstream call failed");
+        match failure {
+            Failure::Timeout => {
+                Reply::outcome(504, "timeout", "The FHIR server did not answer in time.")
+            }
+            Failure::Busy => {
+                Reply::outcome(503, "transient", "The FHIR server is busy; try again.")
+            }
+            Failure::Unavailable | Failure::TooLarge => {
+                Reply::outcome(502, "exception", "The FHIR server could not be reached.")
+            }
+        }
+    })
+}
+
+/// An upstream error status, told apart only as much as is safe: not found (404; a deleted
+/// resource's 410 too, which would confirm it existed), the client's mistake (400), or the
+/// upstream's (502).
+fn upstream_error(status: u16) -> Reply {
+    match status {
+        404 | 410 => Reply::not_found(),
+        400..=499 => Reply::outcome(400, "invalid", "The FHIR server refused the request."),
+        _ => Reply::outcome(502, "exception", "The FHIR server failed to answer."),
+    }
+}
+
+fn parse(body: &[u8]) -> Option<Value> {
+    serde_json::from_slice(body).ok()
+}
+
+async fn read(
+    services: &Services,
+    access: &Access,
+    resource_type: &str,
+    id: &str,
+    url: &str,
+) -> Reply {
+    let answer = match fetch(services, url).await {
+        Ok(answer) => answer,
+        Err(reply) => return reply,
+    };
+    if answer.status != 200 {
+        return upstream_error(answer.status);
+    }
+    let Some(resource) = parse(&answer.body) else {
+        return Reply::outcome(
+            502,
+            "exception",
+            "The FHIR server's answer could not be read.",
+        );
+    };
+    // The upstream must answer with the resource asked for; anything else is withheld.
+    if resource["resourceType"] != resource_type
+        || resource["id"] != id
+        || !access.may_release(&resource, 'r')
+    {
+        return Reply::not_found();
+    }
+    Reply {
+        etag: answer.etag,
+        last_modified: answer.last_modified,
+        ..Reply::ok(resource)
+    }
+}
+
+async fn search(
+    services: &Services,
+    access: &Access,
+    resource_type: &str,
+    query: Option<&str>,
+    bases: &Bases<'_>,
+) -> Reply {
+    let params = Params::parse(
+        query.unwrap_or_default().as_bytes(),
+        MAX_PROTOCOL_PARAMETERS,
+    );
+    if let Err(Refused::Unsupported(reason)) = request::check_search(&params) {
+        return Reply::outcome(400, "not-supported", reason);
+    }
+    // Narrowed before it goes upstream (as HAPI's SearchNarrowingInterceptor), and every
+    // result is checked again when it comes back: the upstream is never trusted to narrow.
+    let narrowing = match access.narrowing(resource_type, 's') {
+        Ok(narrowing) => narrowing,
+        Err(access::CannotNarrow) => return insufficient_scope(),
+    };
+    let encoded = {
+        let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in params.pairs() {
+            serializer.append_pair(name, value);
+        }
+        if let Some((name, value)) = &narrowing {
+            serializer.append_pair(name, value);
+        }
+        serializer.finish()
+    };
+    let url = if encoded.is_empty() {
+        format!("{}/{resource_type}", bases.upstream)
+    } else {
+        format!("{}/{resource_type}?{encoded}", bases.upstream)
+    };
+    let answer = match fetch(services, &url).await {
+        Ok(answer) => answer,
+        Err(reply) => return reply,
+    };
+    bundle_reply(answer, access, 's', bases)
+}
+
+fn bundle_reply(answer: upstream::Answer, access: &Access, letter: char, bases: &Bases) -> Reply {
+    if answer.status != 200 {
+        return upstream_error(answer.status);
+    }
+    let Some(mut bundle) = parse(&answer.body) else {
+        return Reply::outcome(
+            502,
+            "exception",
+            "The FHIR server's answer could not be read.",
+        );
+    };
+    if !filter_bundle(&mut bundle, access, letter, bases) {
+        return Reply::outcome(
+            502,
+            "exception",
+            "The FHIR server's answer could not be read.",
+        );
+    }
+    Reply::ok(bundle)
+}
+
+/// `GET [base]/metadata`: the upstream's CapabilityStatement, with `rest.security` saying how
+/// to get a token here (SMART App Launch: the `oauth-uris` extension and the SMART-on-FHIR
+/// service), for clients that discover through `/metadata`.
+async fn capabilities(services: &Services, bases: &Bases<'_>) -> Reply {
+    let answer = match fetch(services, &format!("{}/metadata", bases.upstream)).await {
+        Ok(answer) => answer,
+        Err(reply) => return reply,
+    };
+    if answer.status != 200 {
+        return upstream_error(answer.status);
+    }
+    let Some(mut statement) =
+        parse(&answer.body).filter(|s| s["resourceType"] == "CapabilityStatement")
+    else {
+        return Reply::outcome(
+            502,
+            "exception",
+            "The FHIR server's answer could not be read.",
+        );
+    };
+    let config = &services.config;
+    let mut uris = vec![
+        json!({"url": "authorize", "valueUri": config.endpoint("/authorize")}),
+        json!({"url": "token", "valueUri": config.endpoint("/token")}),
+        json!({"url": "introspect", "valueUri": config.endpoint("/introspect")}),
+        json!({"url": "revoke", "valueUri": config.endpoint("/revoke")}),
+        json!({"url": "manage", "valueUri": config.endpoint("/account")}),
+    ];
+    if config.registration != crate::config::RegistrationPolicy::Closed {
+        uris.push(json!({"url": "register", "valueUri": config.endpoint("/register")}));
+    }
+    let security = json!({
+        "extension": [{
+            "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+            "extension": uris,
+        }],
+        "service": [{"coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+            "code": "SMART-on-FHIR",
+        }]}],
+        "description": "SMART App Launch; every resource is released or withheld by the patient's label choice in the token's security claim.",
+    });
+    match statement["rest"].as_array_mut() {
+        Some(rest) => {
+            for entry in rest.iter_mut() {
+                entry["security"] = security.clone();
+            }
+        }
+        None => statement["rest"] = json!([{"mode": "server", "security": security}]),
+    }
+    if let Some(implementation) = statement.get_mut("implementation") {
+        implementation["url"] = json!(bases.public);
+    }
+    Reply::ok(statement)
+}

@@ -1,0 +1,369 @@
+//! The FHIR gateway (issue 11) in front of a real FHIR server: Medplum's FHIR router over its
+//! in-memory repository (`tests/fhir-server`, started here like Chromium; `.ci/run` installs
+//! it). Two patients' labelled and unlabelled records are seeded upstream; tokens come from the
+//! real authorization flow. Needs `node` and `npm install` in tests/fhir-server: a test fails
+//! under CI without them and is skipped with a loud message elsewhere.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use clearance::config::Settings;
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+const CONF: &str = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
+const ACT: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
+
+/// The Node FHIR server, stopped when dropped.
+struct FhirServer {
+    child: Child,
+    base: String,
+}
+
+impl Drop for FhirServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl FhirServer {
+    fn start() -> Option<FhirServer> {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fhir-server");
+        let problem = if !dir.join("node_modules/@medplum/fhir-router").exists() {
+            Some("run `npm ci` in tests/fhir-server (.ci/run does)")
+        } else {
+            None
+        };
+        let spawned = match problem {
+            Some(p) => Err(p.to_owned()),
+            None => Command::new("node")
+                .arg("server.mjs")
+                .current_dir(&dir)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .map_err(|e| format!("cannot start node: {e}")),
+        };
+        let mut child = match spawned {
+            Ok(child) => child,
+            Err(why) if std::env::var_os("CI").is_some() => {
+                panic!("the gateway tests need the FHIR test server under CI: {why}")
+            }
+            Err(why) => {
+                eprintln!("\n!!!!!!!!!!\n!!! SKIPPING GATEWAY TEST: {why}\n!!!!!!!!!!\n");
+                return None;
+            }
+        };
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the FHIR server's first line");
+        let port = line
+            .trim()
+            .strip_prefix("listening ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line}"));
+        Some(FhirServer {
+            child,
+            base: format!("http://127.0.0.1:{port}/fhir"),
+        })
+    }
+
+    async fn put(&self, resource: Value) {
+        let path = format!(
+            "{}/{}/{}",
+            self.base,
+            resource["resourceType"].as_str().unwrap(),
+            resource["id"].as_str().unwrap()
+        );
+        let r = http_client()
+            .put(path)
+            .header("content-type", "application/fhir+json")
+            .json(&resource)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.status().is_success(),
+            "seeding {resource}: {}",
+            r.status()
+        );
+    }
+
+    /// Two patients; alice has a normal lab result, a mental-health note, an HIV result, a
+    /// record labelled with an unknown system, a restricted record with no category, and a
+    /// condition; bob has a lab result.
+    async fn seed(&self) {
+        for id in ["alice", "bob"] {
+            self.put(json!({"resourceType": "Patient", "id": id, "name": [{"family": id}]}))
+                .await;
+        }
+        let observation = |id: &str, patient: &str, labels: Value| {
+            json!({
+                "resourceType": "Observation", "id": id, "status": "final",
+                "code": {"text": id},
+                "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}]}],
+                "subject": {"reference": format!("Patient/{patient}")},
+                "meta": {"security": labels},
+            })
+        };
+        let restricted =
+            |code: &str| json!([{"system": CONF, "code": "R"}, {"system": ACT, "code": code}]);
+        for resource in [
+            observation("lab-alice", "alice", json!([])),
+            observation("psy-alice", "alice", restricted("PSY")),
+            observation("hiv-alice", "alice", restricted("HIV")),
+            observation(
+                "odd-alice",
+                "alice",
+                json!([{"system": "urn:example:labels", "code": "x"}]),
+            ),
+            observation(
+                "r-only-alice",
+                "alice",
+                json!([{"system": CONF, "code": "R"}]),
+            ),
+            observation("lab-bob", "bob", json!([])),
+            json!({"resourceType": "Condition", "id": "cond-alice", "subject": {"reference": "Patient/alice"},
+                   "code": {"text": "x"}}),
+        ] {
+            self.put(resource).await;
+        }
+    }
+}
+
+/// A server whose FHIR base is served by the gateway in front of `upstream`.
+async fn gateway_in_front_of(upstream: &str) -> TestServer {
+    TestServer::start_with(Settings {
+        fhir_upstream: Some(upstream.to_owned()),
+        ..Settings::default()
+    })
+    .await
+}
+
+/// An access token for alice, as the public test app, sharing `categories` beyond normal
+/// records.
+async fn token(server: &TestServer, scope: &str, categories: &[&str]) -> String {
+    let fhir = server.url("/fhir");
+    let client = server.public_client.client_id.clone();
+    // prompt=consent: the consent page is shown even when an earlier consent covers the scope.
+    let (url, verifier) =
+        server.authorize_url(&client, scope, &[("aud", &fhir), ("prompt", "consent")]);
+    let back = server
+        .authorize_with(&browser(), &url, "alice", None, categories)
+        .await
+        .redirect();
+    let code = query_param(&back, "code").expect("code");
+    let tokens = server.redeem(&client, &code, &verifier).await;
+    tokens["access_token"].as_str().unwrap().to_owned()
+}
+
+/// GET through the gateway: (status, WWW-Authenticate, body).
+async fn get(server: &TestServer, path: &str, token: Option<&str>) -> (u16, String, Value) {
+    let mut request = http_client().get(server.url(&format!("/fhir/{path}")));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let r = request.send().await.unwrap();
+    let status = r.status().as_u16();
+    let challenge = r
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = r.json().await.unwrap_or(Value::Null);
+    (status, challenge, body)
+}
+
+fn ids(bundle: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = bundle["entry"]
+        .as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .map(|e| e["resource"]["id"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+const SCOPE: &str = "openid fhirUser launch/patient patient/Observation.rs patient/Patient.rs";
+
+#[tokio::test]
+async fn reads_and_searches_release_only_what_the_patient_shared() {
+    let Some(fhir) = FhirServer::start() else {
+        return;
+    };
+    fhir.seed().await;
+    let server = gateway_in_front_of(&fhir.base).await;
+    let normal = token(&server, SCOPE, &[]).await;
+
+    // RFC 6750 §3: no token, a bare challenge; a bad one, invalid_token.
+    let (status, challenge, body) = get(&server, "Observation/lab-alice", None).await;
+    assert_eq!(
+        (status, challenge.as_str()),
+        (401, "Bearer realm=\"clearance\"")
+    );
+    assert_eq!(body["resourceType"], "OperationOutcome");
+    let (status, challenge, _) = get(&server, "Observation/lab-alice", Some("not.a.token")).await;
+    assert_eq!(status, 401);
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+
+    // Reads: (label, path, status). Withheld reads are 404, like a resource that is not there.
+    let reads = [
+        ("own normal record", "Observation/lab-alice", 200),
+        ("mental health, not shared", "Observation/psy-alice", 404),
+        ("HIV, not shared", "Observation/hiv-alice", 404),
+        ("unknown label system", "Observation/odd-alice", 404),
+        (
+            "restricted with no category",
+            "Observation/r-only-alice",
+            404,
+        ),
+        ("another patient's record", "Observation/lab-bob", 404),
+        ("no such record", "Observation/nothing-here", 404),
+        ("own patient record", "Patient/alice", 200),
+        ("another patient", "Patient/bob", 404),
+    ];
+    for (label, path, expected) in reads {
+        let (status, _, body) = get(&server, path, Some(&normal)).await;
+        assert_eq!(status, expected, "{label}: {body}");
+        if expected == 404 {
+            assert_eq!(body["resourceType"], "OperationOutcome", "{label}");
+        }
+    }
+    // A type no scope grants: 403 insufficient_scope.
+    let (status, challenge, _) = get(&server, "Condition/cond-alice", Some(&normal)).await;
+    assert_eq!(status, 403);
+    assert!(challenge.contains("insufficient_scope"));
+
+    // Searches are narrowed to alice and filtered; the total does not tell what was withheld.
+    let (status, _, bundle) = get(&server, "Observation", Some(&normal)).await;
+    assert_eq!(status, 200, "{bundle}");
+    assert_eq!(ids(&bundle), ["lab-alice"]);
+    assert!(bundle.get("total").is_none());
+    assert_eq!(bundle["meta"]["security"][0]["code"], "N");
+    let (_, _, bundle) = get(&server, "Observation?subject=Patient/bob", Some(&normal)).await;
+    assert_eq!(
+        ids(&bundle),
+        Vec::<String>::new(),
+        "another patient's search"
+    );
+    let (_, _, bundle) = get(&server, "Patient?_id=bob", Some(&normal)).await;
+    assert_eq!(ids(&bundle), Vec::<String>::new());
+    let (_, _, bundle) = get(&server, "Observation?_security=R", Some(&normal)).await;
+    assert_eq!(
+        ids(&bundle),
+        Vec::<String>::new(),
+        "searching by label finds nothing withheld"
+    );
+
+    // Parameters that would leak past the checks, and writes, are refused.
+    for path in [
+        "Observation?_elements=id",
+        "Observation?_summary=count",
+        "Observation?subject.name=x",
+    ] {
+        assert_eq!(get(&server, path, Some(&normal)).await.0, 400, "{path}");
+    }
+    let r = http_client()
+        .post(server.url("/fhir/Observation"))
+        .bearer_auth(&normal)
+        .json(&json!({"resourceType": "Observation"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+
+    // Sharing mental health releases it, and the Bundle is labelled with its high-water mark.
+    let shared = token(&server, SCOPE, &["mental-health"]).await;
+    assert_eq!(
+        get(&server, "Observation/psy-alice", Some(&shared)).await.0,
+        200
+    );
+    assert_eq!(
+        get(&server, "Observation/hiv-alice", Some(&shared)).await.0,
+        404
+    );
+    assert_eq!(
+        get(&server, "Observation/r-only-alice", Some(&shared))
+            .await
+            .0,
+        404
+    );
+    let (_, _, bundle) = get(&server, "Observation", Some(&shared)).await;
+    assert_eq!(ids(&bundle), ["lab-alice", "psy-alice"]);
+    assert_eq!(bundle["meta"]["security"][0]["code"], "R");
+
+    // Sharing less on the account page bites on the next request with the same token.
+    let user = server.user("alice").await;
+    let client = server.public_client.client_id.clone();
+    clearance::flow::account::narrow(&server.services, &user, &client, &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        get(&server, "Observation/psy-alice", Some(&shared)).await.0,
+        404
+    );
+
+    // Revoking the app ends every token at once.
+    clearance::flow::account::revoke(&server.services, &user.id, &client)
+        .await
+        .unwrap();
+    assert_eq!(
+        get(&server, "Observation/lab-alice", Some(&shared)).await.0,
+        401
+    );
+}
+
+#[tokio::test]
+async fn metadata_says_how_to_get_a_token() {
+    let Some(fhir) = FhirServer::start() else {
+        return;
+    };
+    let server = gateway_in_front_of(&fhir.base).await;
+    let (status, _, statement) = get(&server, "metadata", None).await;
+    assert_eq!(status, 200, "{statement}");
+    let security = &statement["rest"][0]["security"];
+    assert_eq!(security["service"][0]["coding"][0]["code"], "SMART-on-FHIR");
+    let uris = security["extension"][0]["extension"].as_array().unwrap();
+    let token_uri = uris.iter().find(|u| u["url"] == "token").unwrap();
+    assert_eq!(token_uri["valueUri"], server.url("/token"));
+    // SMART discovery under the base stays Clearance's own, not the upstream's.
+    let (status, _, smart) = get(&server, ".well-known/smart-configuration", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(smart["token_endpoint"], server.url("/token"));
+}
+
+#[tokio::test]
+async fn an_upstream_that_is_down_or_answers_garbage_never_passes_through() {
+    // Garbage: a server that answers every request with a broken body.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let garbage = format!("http://{}/fhir", listener.local_addr().unwrap());
+    let app = axum::Router::new().fallback(|| async {
+        (
+            [("content-type", "application/fhir+json")],
+            "{\"resourceType\":\"Bundle\",\"entry\":[",
+        )
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let server = gateway_in_front_of(&garbage).await;
+    let token = token(&server, SCOPE, &[]).await;
+    for path in ["Observation", "Observation/lab-alice", "metadata"] {
+        let (status, _, body) = get(&server, path, Some(&token)).await;
+        assert_eq!(status, 502, "{path}: {body}");
+        assert_eq!(body["resourceType"], "OperationOutcome");
+    }
+
+    // Down: nothing listens there.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let down = format!("http://{}/fhir", closed.local_addr().unwrap());
+    drop(closed);
+    let server = gateway_in_front_of(&down).await;
+    let token = crate::gateway::token(&server, SCOPE, &[]).await;
+    assert_eq!(get(&server, "Observation", Some(&token)).await.0, 502);
+}
