@@ -6,9 +6,10 @@
 //! and the release rule ([`bundle`]). Anything the gateway cannot parse or place is refused:
 //! it fails closed.
 //!
-//! Today: reads, vreads, instance history and type searches (GET), and `/metadata`, beside
-//! the authorization server (`fhir_upstream`). Writes, batches, operations and the
-//! standalone mode are refused or absent (see the README).
+//! Today: reads, vreads, instance history and type searches, create, update and delete, and
+//! `/metadata`, beside the authorization server (`fhir_upstream`). Patch, conditional
+//! writes, batches, operations and the standalone mode are refused or absent (see the
+//! README).
 
 pub mod access;
 pub mod bundle;
@@ -30,10 +31,10 @@ use crate::services::Services;
 pub struct Reply {
     pub status: u16,
     pub body: Value,
-    /// RFC 6750 §3 `WWW-Authenticate` value, on 401 and 403 answers.
-    pub challenge: Option<String>,
-    pub etag: Option<String>,
-    pub last_modified: Option<String>,
+    /// Headers that go with it: `www-authenticate` (RFC 6750 §3, on 401 and 403), `etag`
+    /// and `last-modified` of a released version, `location` of a created resource (on the
+    /// public base).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Reply {
@@ -41,9 +42,7 @@ impl Reply {
         Reply {
             status: 200,
             body,
-            challenge: None,
-            etag: None,
-            last_modified: None,
+            headers: Vec::new(),
         }
     }
 
@@ -56,9 +55,7 @@ impl Reply {
                 "resourceType": "OperationOutcome",
                 "issue": [{"severity": "error", "code": code, "diagnostics": text}],
             }),
-            challenge: None,
-            etag: None,
-            last_modified: None,
+            headers: Vec::new(),
         }
     }
 
@@ -71,8 +68,14 @@ impl Reply {
         )
     }
 
-    fn challenged(mut self, challenge: &str) -> Reply {
-        self.challenge = Some(challenge.to_owned());
+    fn challenged(self, challenge: &str) -> Reply {
+        self.with("www-authenticate", Some(challenge.to_owned()))
+    }
+
+    fn with(mut self, name: &'static str, value: Option<String>) -> Reply {
+        if let Some(value) = value {
+            self.headers.push((name, value));
+        }
         self
     }
 }
@@ -84,15 +87,25 @@ pub fn bases(services: &Services) -> Option<(&str, &str)> {
     Some((public.as_str(), upstream))
 }
 
-/// Serves one FHIR request: `path` below the base (no leading slash), the raw query, the
-/// `Authorization` header.
-pub async fn serve(
-    services: &Services,
-    method: &str,
-    path: &str,
-    query: Option<&str>,
-    authorization: Option<&str>,
-) -> Reply {
+/// One FHIR request as the gateway sees it.
+pub struct FhirRequest<'a> {
+    pub method: &'a str,
+    /// Below the base, without the leading slash.
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    pub authorization: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+/// Serves one FHIR request.
+pub async fn serve(services: &Services, request: FhirRequest<'_>) -> Reply {
+    let FhirRequest {
+        method,
+        path,
+        query,
+        authorization,
+        body,
+    } = request;
     let Some((public, upstream)) = bases(services) else {
         return Reply::not_found();
     };
@@ -155,7 +168,169 @@ pub async fn serve(
             )
             .await
         }
+        Interaction::Create { .. } => create(services, &access, resource_type, body, &bases).await,
+        Interaction::Update { id, .. } => {
+            let url = format!("{upstream}/{path}");
+            update(services, &access, resource_type, id, body, &url, &bases).await
+        }
+        Interaction::Delete { .. } => {
+            delete(services, &access, &format!("{upstream}/{path}")).await
+        }
         Interaction::Capabilities => Reply::not_found(),
+    }
+}
+
+/// The resource in a write's body, of the type the path names (and its id, for an update).
+fn written(body: &[u8], resource_type: &str, id: Option<&str>) -> Result<Value, Reply> {
+    let resource = parse(body)
+        .filter(|r| r["resourceType"] == resource_type)
+        .filter(|r| id.is_none_or(|id| r["id"] == id))
+        .ok_or_else(|| {
+            Reply::outcome(
+                400,
+                "invalid",
+                "The body must be the FHIR JSON resource the path names.",
+            )
+        })?;
+    Ok(resource)
+}
+
+/// A write the token could not read back, or outside its patient: 403 (the client knows what
+/// it sent, so nothing leaks). Checked with the write's own letter (`c` or `u`).
+fn writable(access: &Access, resource: &Value, letter: char) -> Result<(), Reply> {
+    if access.may_release(resource, letter) {
+        Ok(())
+    } else {
+        Err(Reply::outcome(
+            403,
+            "forbidden",
+            "This app may not write this resource: it is outside the patient's records or labelled above what was shared.",
+        ))
+    }
+}
+
+/// The current version of the resource a write or delete names, which the token must be
+/// able to see; otherwise 404, as for a read (and no update-as-create: creating at an id
+/// the client chose would tell it whether a withheld resource is there).
+async fn current(
+    services: &Services,
+    access: &Access,
+    url: &str,
+    letter: char,
+) -> Result<Value, Reply> {
+    let answer = fetch(services, url).await?;
+    if answer.status != 200 {
+        return Err(upstream_error(answer.status));
+    }
+    let resource = parse(&answer.body).ok_or_else(|| {
+        Reply::outcome(
+            502,
+            "exception",
+            "The FHIR server's answer could not be read.",
+        )
+    })?;
+    if !access.may_release(&resource, letter) {
+        return Err(Reply::not_found());
+    }
+    Ok(resource)
+}
+
+async fn send(
+    services: &Services,
+    method: reqwest::Method,
+    url: &str,
+    body: Option<Vec<u8>>,
+) -> Result<upstream::Answer, Reply> {
+    services
+        .fhir_upstream
+        .send(method, url, body)
+        .await
+        .map_err(|failure| {
+            tracing::warn!(?failure, "FHIR upstream write failed");
+            Reply::outcome(502, "exception", "The FHIR server could not be reached.")
+        })
+}
+
+/// The upstream's answer to a write: its status and, when it returned the resource and the
+/// token may see it, the resource.
+fn write_reply(answer: upstream::Answer, access: &Access, letter: char, bases: &Bases) -> Reply {
+    if !(200..300).contains(&answer.status) {
+        return upstream_error(answer.status);
+    }
+    let body = parse(&answer.body)
+        .filter(|r| access.may_release(r, letter))
+        .unwrap_or(Value::Null);
+    Reply {
+        status: answer.status,
+        ..Reply::ok(body)
+    }
+    .with(
+        "location",
+        answer.location.and_then(|l| bases.public_url(&l)),
+    )
+    .with("etag", answer.etag)
+    .with("last-modified", answer.last_modified)
+}
+
+async fn create(
+    services: &Services,
+    access: &Access,
+    resource_type: &str,
+    body: &[u8],
+    bases: &Bases<'_>,
+) -> Reply {
+    let resource = match written(body, resource_type, None) {
+        Ok(resource) => resource,
+        Err(reply) => return reply,
+    };
+    if let Err(reply) = writable(access, &resource, 'c') {
+        return reply;
+    }
+    let url = format!("{}/{resource_type}", bases.upstream);
+    match send(services, reqwest::Method::POST, &url, Some(body.to_vec())).await {
+        Ok(answer) => write_reply(answer, access, 'c', bases),
+        Err(reply) => reply,
+    }
+}
+
+async fn update(
+    services: &Services,
+    access: &Access,
+    resource_type: &str,
+    id: &str,
+    body: &[u8],
+    url: &str,
+    bases: &Bases<'_>,
+) -> Reply {
+    let resource = match written(body, resource_type, Some(id)) {
+        Ok(resource) => resource,
+        Err(reply) => return reply,
+    };
+    // The version replaced must be one the token can see (an update may not strip labels from
+    // a resource it cannot read), and the new one one it could read back.
+    if let Err(reply) = current(services, access, url, 'u').await {
+        return reply;
+    }
+    if let Err(reply) = writable(access, &resource, 'u') {
+        return reply;
+    }
+    match send(services, reqwest::Method::PUT, url, Some(body.to_vec())).await {
+        Ok(answer) => write_reply(answer, access, 'u', bases),
+        Err(reply) => reply,
+    }
+}
+
+async fn delete(services: &Services, access: &Access, url: &str) -> Reply {
+    if let Err(reply) = current(services, access, url, 'd').await {
+        return reply;
+    }
+    match send(services, reqwest::Method::DELETE, url, None).await {
+        Ok(answer) if (200..300).contains(&answer.status) => Reply {
+            status: 204,
+            ..Reply::ok(Value::Null)
+        },
+        Ok(answer) => upstream_error(answer.status),
+        Err(reply) => reply,
     }
 }
 
@@ -229,11 +404,9 @@ async fn read(
     {
         return Reply::not_found();
     }
-    Reply {
-        etag: answer.etag,
-        last_modified: answer.last_modified,
-        ..Reply::ok(resource)
-    }
+    Reply::ok(resource)
+        .with("etag", answer.etag)
+        .with("last-modified", answer.last_modified)
 }
 
 async fn search(

@@ -23,6 +23,12 @@ pub enum Interaction {
     History { resource_type: String, id: String },
     /// `GET [base]/[type]?params`.
     Search { resource_type: String },
+    /// `POST [base]/[type]`: a new resource, its id chosen upstream.
+    Create { resource_type: String },
+    /// `PUT [base]/[type]/[id]`.
+    Update { resource_type: String, id: String },
+    /// `DELETE [base]/[type]/[id]`.
+    Delete { resource_type: String, id: String },
 }
 
 impl Interaction {
@@ -32,7 +38,10 @@ impl Interaction {
             Interaction::Read { resource_type, .. }
             | Interaction::VRead { resource_type, .. }
             | Interaction::History { resource_type, .. }
-            | Interaction::Search { resource_type } => Some(resource_type),
+            | Interaction::Search { resource_type }
+            | Interaction::Create { resource_type }
+            | Interaction::Update { resource_type, .. }
+            | Interaction::Delete { resource_type, .. } => Some(resource_type),
         }
     }
 
@@ -40,6 +49,9 @@ impl Interaction {
     pub fn letter(&self) -> char {
         match self {
             Interaction::Search { .. } => 's',
+            Interaction::Create { .. } => 'c',
+            Interaction::Update { .. } => 'u',
+            Interaction::Delete { .. } => 'd',
             _ => 'r',
         }
     }
@@ -65,9 +77,6 @@ fn is_id(text: &str) -> bool {
 
 /// Parses `method` and `path` (below the base, without the leading slash).
 pub fn interaction(method: &str, path: &str) -> Result<Interaction, Refused> {
-    if method != "GET" {
-        return Err(Refused::Method);
-    }
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     let typed = |t: &str| {
         is_resource_type(t)
@@ -79,6 +88,23 @@ pub fn interaction(method: &str, path: &str) -> Result<Interaction, Refused> {
             .then(|| i.to_owned())
             .ok_or(Refused::Unsupported("not a FHIR id"))
     };
+    if method != "GET" {
+        return match (method, segments.as_slice()) {
+            ("POST", [t]) => Ok(Interaction::Create {
+                resource_type: typed(t)?,
+            }),
+            ("PUT", [t, i]) => Ok(Interaction::Update {
+                resource_type: typed(t)?,
+                id: id(i)?,
+            }),
+            ("DELETE", [t, i]) => Ok(Interaction::Delete {
+                resource_type: typed(t)?,
+                id: id(i)?,
+            }),
+            // Patch, conditional writes, batches and operations: not through the gateway.
+            _ => Err(Refused::Method),
+        };
+    }
     match segments.as_slice() {
         ["metadata"] => Ok(Interaction::Capabilities),
         [t] => Ok(Interaction::Search {
@@ -158,9 +184,23 @@ mod tests {
             interaction("GET", "Observation"),
             Ok(Interaction::Search { .. })
         ));
+        assert!(matches!(
+            interaction("POST", "Observation"),
+            Ok(Interaction::Create { .. })
+        ));
+        assert!(matches!(
+            interaction("PUT", "Observation/1"),
+            Ok(Interaction::Update { .. })
+        ));
+        assert!(matches!(
+            interaction("DELETE", "Observation/1"),
+            Ok(Interaction::Delete { .. })
+        ));
         let cases = [
-            ("write", "POST", "Observation"),
-            ("delete", "DELETE", "Observation/1"),
+            ("batch", "POST", ""),
+            ("patch", "PATCH", "Observation/1"),
+            ("conditional delete", "DELETE", "Observation"),
+            ("operation by POST", "POST", "Patient/1/$everything"),
             ("lower-case type", "GET", "observation/1"),
             ("bad id", "GET", "Observation/a_b"),
             ("operation", "GET", "Patient/1/$everything"),

@@ -22,6 +22,8 @@ pub struct Upstream {
 pub struct Answer {
     pub status: u16,
     pub etag: Option<String>,
+    /// Where a created resource lives (on the upstream base).
+    pub location: Option<String>,
     pub last_modified: Option<String>,
     pub body: Vec<u8>,
 }
@@ -54,20 +56,33 @@ impl Upstream {
 
     /// `GET url` with `Accept: application/fhir+json`.
     pub async fn get(&self, url: &str) -> Result<Answer, Failure> {
+        self.send(reqwest::Method::GET, url, None).await
+    }
+
+    /// `method url`, with a FHIR JSON body when given.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<Answer, Failure> {
         let _permit = self.gate.enter().await.ok_or(Failure::Busy)?;
-        let mut response = self
+        let mut request = self
             .client
-            .get(url)
-            .header("accept", "application/fhir+json")
-            .send()
-            .await
-            .map_err(|e| {
-                if e.is_timeout() {
-                    Failure::Timeout
-                } else {
-                    Failure::Unavailable
-                }
-            })?;
+            .request(method, url)
+            .header("accept", "application/fhir+json");
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/fhir+json")
+                .body(body);
+        }
+        let mut response = request.send().await.map_err(|e| {
+            if e.is_timeout() {
+                Failure::Timeout
+            } else {
+                Failure::Unavailable
+            }
+        })?;
         if response
             .content_length()
             .is_some_and(|n| n > MAX_BODY_BYTES as u64)
@@ -82,6 +97,7 @@ impl Upstream {
                 .map(str::to_owned)
         };
         let (etag, last_modified) = (header("etag"), header("last-modified"));
+        let location = header("location");
         let status = response.status().as_u16();
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| {
@@ -99,6 +115,7 @@ impl Upstream {
         Ok(Answer {
             status,
             etag,
+            location,
             last_modified,
             body,
         })

@@ -2,7 +2,8 @@
 //! FHIR base when `fhir_upstream` is set. Answers are `application/fhir+json`.
 
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
@@ -10,15 +11,21 @@ use url::Url;
 
 use super::AppState;
 use crate::config::Config;
-use crate::gateway::{self, Reply};
+use crate::gateway::{self, FhirRequest, Reply};
 
 /// The gateway's routes, when an upstream is configured and the base lives on this origin.
 pub fn router(config: &Config) -> Router<AppState> {
     let Some(path) = base_path(config) else {
         return Router::new();
     };
-    Router::new().route(&format!("{path}/{{*rest}}"), any(serve))
+    Router::new()
+        .route(&format!("{path}/{{*rest}}"), any(serve))
+        // FHIR resources may be larger than the protocol forms the rest of the server reads.
+        .layer(DefaultBodyLimit::max(MAX_FHIR_BODY_BYTES))
 }
+
+/// The largest FHIR resource a write may carry.
+const MAX_FHIR_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 /// The path of the first FHIR base (`/fhir` for `<issuer>/fhir`).
 fn base_path(config: &Config) -> Option<String> {
@@ -35,37 +42,39 @@ async fn serve(
     headers: HeaderMap,
     Path(rest): Path<String>,
     RawQuery(query): RawQuery,
+    body: Bytes,
 ) -> Response {
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let reply = gateway::serve(
-        &services,
-        method.as_str(),
-        &rest,
-        query.as_deref(),
+    let request = FhirRequest {
+        method: method.as_str(),
+        path: &rest,
+        query: query.as_deref(),
         authorization,
-    )
-    .await;
+        body: &body,
+    };
+    let reply = gateway::serve(&services, request).await;
     response(reply)
 }
 
 fn response(reply: Reply) -> Response {
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::BAD_GATEWAY);
-    let body = serde_json::to_vec(&reply.body).unwrap_or_default();
+    let body = if reply.body.is_null() {
+        Vec::new()
+    } else {
+        serde_json::to_vec(&reply.body).unwrap_or_default()
+    };
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/fhir+json"),
     );
-    let mut set = |name: header::HeaderName, value: Option<String>| {
-        if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+    for (name, value) in reply.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
             headers.insert(name, value);
         }
-    };
-    set(header::WWW_AUTHENTICATE, reply.challenge);
-    set(header::ETAG, reply.etag);
-    set(header::LAST_MODIFIED, reply.last_modified);
+    }
     response
 }

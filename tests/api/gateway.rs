@@ -277,7 +277,14 @@ async fn reads_and_searches_release_only_what_the_patient_shared() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 405);
+    assert_eq!(r.status(), 403, "a read-only token cannot create");
+    let r = http_client()
+        .patch(server.url("/fhir/Observation/lab-alice"))
+        .bearer_auth(&normal)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405, "patch is not passed");
 
     // Sharing mental health releases it, and the Bundle is labelled with its high-water mark.
     let shared = token(&server, SCOPE, &["mental-health"]).await;
@@ -366,4 +373,174 @@ async fn an_upstream_that_is_down_or_answers_garbage_never_passes_through() {
     let server = gateway_in_front_of(&down).await;
     let token = crate::gateway::token(&server, SCOPE, &[]).await;
     assert_eq!(get(&server, "Observation", Some(&token)).await.0, 502);
+}
+
+/// Sends a write through the gateway: (status, body).
+async fn write(
+    server: &TestServer,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = http_client()
+        .request(method, server.url(&format!("/fhir/{path}")))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/fhir+json")
+            .body(body.to_string());
+    }
+    let r = request.send().await.unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn writes_stay_within_the_patient_and_what_the_token_can_read() {
+    let Some(fhir) = FhirServer::start() else {
+        return;
+    };
+    fhir.seed().await;
+    let server = gateway_in_front_of(&fhir.base).await;
+    let token = token(
+        &server,
+        "openid fhirUser launch/patient patient/Observation.cruds patient/Patient.rs",
+        &[],
+    )
+    .await;
+    let observation = |patient: &str, labels: Value| {
+        json!({"resourceType": "Observation", "status": "final", "code": {"text": "new"},
+               "subject": {"reference": format!("Patient/{patient}")}, "meta": {"security": labels}})
+    };
+    use reqwest::Method;
+    let hiv = json!([{"system": CONF, "code": "R"}, {"system": ACT, "code": "HIV"}]);
+    // (label, method, path, body, expected status)
+    let cases: Vec<(&str, Method, &str, Option<Value>, u16)> = vec![
+        (
+            "create for another patient",
+            Method::POST,
+            "Observation",
+            Some(observation("bob", json!([]))),
+            403,
+        ),
+        (
+            "create above what was shared",
+            Method::POST,
+            "Observation",
+            Some(observation("alice", hiv.clone())),
+            403,
+        ),
+        (
+            "create of another type than the path",
+            Method::POST,
+            "Observation",
+            Some(json!({"resourceType": "Patient"})),
+            400,
+        ),
+        (
+            "update of a withheld record",
+            Method::PUT,
+            "Observation/psy-alice",
+            Some(
+                json!({"resourceType": "Observation", "id": "psy-alice", "status": "final", "code": {"text": "x"}, "subject": {"reference": "Patient/alice"}}),
+            ),
+            404,
+        ),
+        (
+            "update that adds a label the token cannot read",
+            Method::PUT,
+            "Observation/lab-alice",
+            Some(
+                json!({"resourceType": "Observation", "id": "lab-alice", "status": "final", "code": {"text": "x"}, "subject": {"reference": "Patient/alice"}, "meta": {"security": hiv}}),
+            ),
+            403,
+        ),
+        (
+            "update-as-create at a chosen id",
+            Method::PUT,
+            "Observation/brand-new",
+            Some(
+                json!({"resourceType": "Observation", "id": "brand-new", "status": "final", "code": {"text": "x"}, "subject": {"reference": "Patient/alice"}}),
+            ),
+            404,
+        ),
+        (
+            "update of another patient's record",
+            Method::PUT,
+            "Observation/lab-bob",
+            Some(
+                json!({"resourceType": "Observation", "id": "lab-bob", "status": "final", "code": {"text": "x"}, "subject": {"reference": "Patient/alice"}}),
+            ),
+            404,
+        ),
+        (
+            "delete of another patient's record",
+            Method::DELETE,
+            "Observation/lab-bob",
+            None,
+            404,
+        ),
+        (
+            "delete of a withheld record",
+            Method::DELETE,
+            "Observation/hiv-alice",
+            None,
+            404,
+        ),
+    ];
+    for (label, method, path, body, expected) in cases {
+        let (status, answer) = write(&server, method, path, &token, body).await;
+        assert_eq!(status, expected, "{label}: {answer}");
+    }
+    // Bob's record and alice's withheld ones are untouched upstream.
+    let upstream = http_client()
+        .get(format!("{}/Observation/lab-bob", fhir.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(upstream.status(), 200);
+
+    // Within the patient and the labels: create, update, delete work.
+    let (status, created) = write(
+        &server,
+        Method::POST,
+        "Observation",
+        &token,
+        Some(observation("alice", json!([]))),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"]
+        .as_str()
+        .expect("the created resource")
+        .to_owned();
+    let mut changed = created.clone();
+    changed["status"] = json!("amended");
+    let (status, updated) = write(
+        &server,
+        Method::PUT,
+        &format!("Observation/{id}"),
+        &token,
+        Some(changed),
+    )
+    .await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["status"], "amended");
+    let (status, _) = write(
+        &server,
+        Method::DELETE,
+        &format!("Observation/{id}"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        get(&server, &format!("Observation/{id}"), Some(&token))
+            .await
+            .0,
+        404
+    );
 }
