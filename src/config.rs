@@ -131,6 +131,10 @@ settings! {
         /// which must then live on the issuer's origin). None: no gateway; that base answers
         /// 404 but for its SMART discovery.
         fhir_upstream: String => Option<String>,
+        /// The gateway's own credential at its upstream, sent as `Authorization: Bearer`
+        /// (16 characters or more). None: the gateway sends no credential. The client's
+        /// token never goes upstream.
+        fhir_upstream_token: String => Option<String>,
     }
 }
 
@@ -441,8 +445,17 @@ impl Derived {
                 Some(upstream.trim_end_matches('/').to_owned())
             }
         };
+        let fhir_upstream_token = match &s.fhir_upstream_token {
+            Some(t) if t.len() < 16 => {
+                return Err(ConfigError(
+                    "fhir_upstream_token must be at least 16 characters".into(),
+                ));
+            }
+            other => other.clone(),
+        };
         Ok(Derived {
             fhir_upstream,
+            fhir_upstream_token,
             listen,
             issuer,
             database_url,

@@ -1,6 +1,9 @@
 //! `clearance demo`: demo users and a demo app, created once, so a newcomer can walk the
 //! whole flow in a browser.
 
+use serde_json::{Value, json};
+use url::Url;
+
 use crate::config::Config;
 use crate::flow::clients::{self, NewClient};
 use crate::flow::users::{self, NewUser};
@@ -153,3 +156,109 @@ pub const SAMPLE_RECORDS: [(&str, Option<&str>, &[&str]); 8] = [
     ("Note about domestic violence", Some("R"), &["SDV"]),
     ("Record under legal hold", Some("V"), &[]),
 ];
+
+/// Where `clearance demo` serves its own small FHIR store: read-only, the demo records only
+/// (demo data, not a FHIR server), behind the gateway at the first FHIR base.
+pub const DEMO_FHIR_STORE: &str = "/demo/fhir-store";
+
+/// Readies a configuration for `clearance demo`: the demo pages, and, unless the operator
+/// named an upstream, the gateway at `<issuer>/fhir` in front of the built-in store, which
+/// answers only the gateway (a random credential of this run).
+pub fn prepare(config: &mut Config) {
+    config.demo = true;
+    if config.fhir_upstream.is_some() {
+        return;
+    }
+    let same_origin = |a: &str, b: &str| matches!((Url::parse(a), Url::parse(b)), (Ok(a), Ok(b)) if a.origin() == b.origin());
+    let Some(base) = config.fhir_base_urls.first() else {
+        return;
+    };
+    if !same_origin(base, &config.issuer) {
+        return;
+    }
+    let mut address = config.listen;
+    if address.ip().is_unspecified() {
+        address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    config.fhir_upstream = Some(format!("http://{address}{DEMO_FHIR_STORE}"));
+    config.fhir_upstream_token = Some(crate::secrets::random_token());
+}
+
+/// The labels of a sample record as FHIR Codings.
+fn labels_of(confidentiality: Option<&str>, sensitivity: &[&str]) -> Value {
+    let mut labels: Vec<Value> = confidentiality
+        .iter()
+        .map(|code| json!({"system": crate::labels::vocab::CONFIDENTIALITY_SYSTEM, "code": code}))
+        .collect();
+    labels.extend(
+        sensitivity
+            .iter()
+            .map(|code| json!({"system": crate::labels::vocab::ACT_CODE_SYSTEM, "code": code})),
+    );
+    Value::Array(labels)
+}
+
+/// The sample records of one demo patient as FHIR Observations, ids `<patient>-<n>`.
+pub fn demo_observations(patient: &str) -> Vec<Value> {
+    SAMPLE_RECORDS
+        .iter()
+        .enumerate()
+        .map(|(n, (description, confidentiality, sensitivity))| {
+            json!({
+                "resourceType": "Observation",
+                "id": format!("{patient}-{}", n + 1),
+                "status": "final",
+                "code": {"text": description},
+                "subject": {"reference": format!("Patient/{patient}")},
+                "meta": {"security": labels_of(*confidentiality, sensitivity)},
+            })
+        })
+        .collect()
+}
+
+/// The built-in store's answer to `GET <store>/<path>?<query>`: its CapabilityStatement, a
+/// search of Observations (by `subject`), or one Observation. (status, body)
+pub fn demo_store(path: &str, subject: Option<&str>, base: &str) -> (u16, Value) {
+    let all = || {
+        DEMO_PATIENTS
+            .iter()
+            .flat_map(|(id, ..)| demo_observations(id))
+    };
+    match path.split('/').collect::<Vec<_>>().as_slice() {
+        ["metadata"] => (
+            200,
+            json!({
+                "resourceType": "CapabilityStatement", "status": "active", "date": "2026-11-29",
+                "kind": "instance", "fhirVersion": "4.0.1", "format": ["json"],
+                "implementation": {"description": "Clearance demo records (demo data only)"},
+                "rest": [{"mode": "server", "resource": [{"type": "Observation",
+                    "interaction": [{"code": "read"}, {"code": "search-type"}],
+                    "searchParam": [{"name": "subject", "type": "reference"}]}]}],
+            }),
+        ),
+        ["Observation"] => {
+            let entries: Vec<Value> = all()
+                .filter(|o| subject.is_none_or(|s| o["subject"]["reference"] == s))
+                .map(|o| {
+                    json!({"fullUrl": format!("{base}/Observation/{}", o["id"].as_str().unwrap_or_default()),
+                           "resource": o, "search": {"mode": "match"}})
+                })
+                .collect();
+            (
+                200,
+                json!({"resourceType": "Bundle", "type": "searchset", "total": entries.len(), "entry": entries}),
+            )
+        }
+        ["Observation", id] => match all().find(|o| o["id"] == *id) {
+            Some(o) => (200, o),
+            None => (
+                404,
+                json!({"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "not-found"}]}),
+            ),
+        },
+        _ => (
+            404,
+            json!({"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "not-supported"}]}),
+        ),
+    }
+}

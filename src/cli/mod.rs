@@ -293,7 +293,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve => serve(config).await,
         Command::Demo => {
-            config.demo = true;
+            demo::prepare(&mut config);
             let database = app::open_database(&config)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -327,8 +327,10 @@ fn print_demo_banner(config: &Config) {
     println!(
         "              (the demo app asks you to sign in and choose what it may see, then shows"
     );
+    println!("               its tokens and reads the patient's labelled records through the FHIR");
     println!(
-        "               its tokens and which labelled sample records a FHIR server would release)"
+        "               gateway at {}: released or withheld by what you chose)",
+        config.fhir_base_urls.first().map_or("", String::as_str)
     );
     println!(
         "  Also        {}/demo?app=wellness   (an app capped at normal records)",

@@ -241,9 +241,10 @@ async fn send(
     url: &str,
     body: Option<Vec<u8>>,
 ) -> Result<upstream::Answer, Reply> {
+    let credential = services.config.fhir_upstream_token.as_deref();
     services
         .fhir_upstream
-        .send(method, url, body)
+        .send(method, url, body, credential)
         .await
         .map_err(|failure| {
             tracing::warn!(?failure, "FHIR upstream write failed");
@@ -345,20 +346,25 @@ fn insufficient_scope() -> Reply {
 
 /// The upstream's answer, or the reply for its failure.
 async fn fetch(services: &Services, url: &str) -> Result<upstream::Answer, Reply> {
-    services.fhir_upstream.get(url).await.map_err(|failure| {
-        tracing::warn!(?failure, "FHIR upstream call failed");
-        match failure {
-            Failure::Timeout => {
-                Reply::outcome(504, "timeout", "The FHIR server did not answer in time.")
+    let credential = services.config.fhir_upstream_token.as_deref();
+    services
+        .fhir_upstream
+        .get(url, credential)
+        .await
+        .map_err(|failure| {
+            tracing::warn!(?failure, "FHIR upstream call failed");
+            match failure {
+                Failure::Timeout => {
+                    Reply::outcome(504, "timeout", "The FHIR server did not answer in time.")
+                }
+                Failure::Busy => {
+                    Reply::outcome(503, "transient", "The FHIR server is busy; try again.")
+                }
+                Failure::Unavailable | Failure::TooLarge => {
+                    Reply::outcome(502, "exception", "The FHIR server could not be reached.")
+                }
             }
-            Failure::Busy => {
-                Reply::outcome(503, "transient", "The FHIR server is busy; try again.")
-            }
-            Failure::Unavailable | Failure::TooLarge => {
-                Reply::outcome(502, "exception", "The FHIR server could not be reached.")
-            }
-        }
-    })
+        })
 }
 
 /// An upstream error status, told apart only as much as is safe: not found (404; a deleted

@@ -55,22 +55,27 @@ impl Upstream {
     }
 
     /// `GET url` with `Accept: application/fhir+json`.
-    pub async fn get(&self, url: &str) -> Result<Answer, Failure> {
-        self.send(reqwest::Method::GET, url, None).await
+    pub async fn get(&self, url: &str, credential: Option<&str>) -> Result<Answer, Failure> {
+        self.send(reqwest::Method::GET, url, None, credential).await
     }
 
-    /// `method url`, with a FHIR JSON body when given.
+    /// `method url`, with a FHIR JSON body when given, and the gateway's own credential
+    /// (`fhir_upstream_token`) when it has one.
     pub async fn send(
         &self,
         method: reqwest::Method,
         url: &str,
         body: Option<Vec<u8>>,
+        credential: Option<&str>,
     ) -> Result<Answer, Failure> {
         let _permit = self.gate.enter().await.ok_or(Failure::Busy)?;
         let mut request = self
             .client
             .request(method, url)
             .header("accept", "application/fhir+json");
+        if let Some(credential) = credential {
+            request = request.bearer_auth(credential);
+        }
         if let Some(body) = body {
             request = request
                 .header("content-type", "application/fhir+json")

@@ -49,14 +49,55 @@ async fn demo_patient_walks_the_demo_app() {
         "{page}"
     );
 
-    // The sample records: normal ones released, sensitive ones withheld (nothing was ticked).
+    // The demo app read alice's records through the FHIR gateway: normal ones released,
+    // sensitive ones withheld (nothing was ticked).
+    assert!(
+        page.contains("What the app read through the FHIR gateway"),
+        "{page}"
+    );
     assert!(page.contains("Blood pressure"));
     assert_eq!(
         page.matches("can see it").count(),
         2,
         "untagged and N records only"
     );
-    assert_eq!(page.matches("withheld").count(), 6);
+    assert_eq!(page.matches("<strong>withheld</strong>").count(), 6);
+
+    // It reads again with the same token; once the app is revoked, the gateway refuses it.
+    let again = browser
+        .get(server.url("/demo/records"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(again.matches("can see it").count(), 2, "{again}");
+    let alice = server.user("alice").await;
+    clearance::flow::account::revoke(&server.services, &alice.id, clearance::demo::DEMO_CLIENT_ID)
+        .await
+        .unwrap();
+    let revoked = browser
+        .get(server.url("/demo/records"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        revoked.contains("The FHIR gateway answered 401"),
+        "{revoked}"
+    );
+    assert_eq!(revoked.matches("can see it").count(), 0);
+
+    // The built-in store answers only the gateway.
+    let direct = browser
+        .get(server.url("/demo/fhir-store/Observation"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(direct.status(), 401);
 
     // Without demo mode there are no demo pages.
     let plain = TestServer::start().await;

@@ -96,7 +96,9 @@ impl TestServer {
         }
         .overlay(settings);
         let mut config = Config::from_settings(settings).expect("config");
-        config.demo = demo;
+        if demo {
+            clearance::demo::prepare(&mut config);
+        }
         let clock = Arc::new(ManualClock::new());
         let app = App::build_on(config, clock.clone(), listener)
             .await
