@@ -138,6 +138,7 @@ impl App {
     ) -> Result<App, AppError> {
         let database = open_database(&config).await?;
         let ring = load_keys(database.store.as_ref(), &config, clock.now()).await?;
+        let gateway = crate::gateway::Gateway::beside(&config);
         let services = Arc::new(Services {
             config,
             store: database.store,
@@ -147,7 +148,7 @@ impl App {
             metadata: MetadataCache::default(),
             metrics: Default::default(),
             password_checks: crate::services::password_gate(),
-            fhir_upstream: crate::gateway::upstream::Upstream::new(),
+            gateway,
         });
         let router = http::router(services.clone());
         let (router, cleanup) = match database.sessions {
@@ -187,6 +188,17 @@ impl App {
         }
         result
     }
+}
+
+/// `clearance gateway`: the FHIR gateway alone on `listener`, until Ctrl-C or SIGTERM.
+pub async fn run_gateway(
+    listener: TcpListener,
+    standalone: crate::http::fhir::Standalone,
+) -> std::io::Result<()> {
+    let router = http::fhir::standalone_router(Arc::new(standalone));
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
 }
 
 /// Adds the session layer and starts the cleanup of expired sessions.

@@ -25,8 +25,8 @@ pub struct Services {
     pub metrics: crate::metrics::Metrics,
     /// Password verifications running at once (argon2id holds 19 MiB each).
     pub password_checks: Gate,
-    /// The FHIR gateway's calls to its upstream server (`fhir_upstream`).
-    pub fhir_upstream: crate::gateway::upstream::Upstream,
+    /// The FHIR gateway at the first FHIR base, when `fhir_upstream` is set.
+    pub gateway: Option<crate::gateway::Gateway>,
 }
 
 #[derive(Default)]

@@ -44,6 +44,9 @@ enum Command {
     Serve,
     /// Run the server with demo users and a demo app, and print how to try it.
     Demo,
+    /// Run the FHIR gateway alone, in front of a FHIR server: tokens checked with the
+    /// issuer's JWKS and introspection (give the issuer with --issuer).
+    Gateway(GatewayArgs),
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -69,6 +72,35 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         limit: i64,
     },
+}
+
+#[derive(Args)]
+struct GatewayArgs {
+    /// The FHIR server's base URL.
+    #[arg(long, env = "CLEARANCE_GATEWAY_UPSTREAM")]
+    upstream: String,
+    /// The public FHIR base this gateway serves, as tokens name it in `aud`. Default:
+    /// <issuer>/fhir.
+    #[arg(long, env = "CLEARANCE_GATEWAY_BASE")]
+    base: Option<String>,
+    /// The gateway's client id at the issuer: a confidential client registered with
+    /// `clearance client add --confidential --resource-server <base>`.
+    #[arg(long, env = "CLEARANCE_GATEWAY_CLIENT_ID")]
+    client_id: String,
+    /// That client's secret.
+    #[arg(long, env = "CLEARANCE_GATEWAY_CLIENT_SECRET", hide_env_values = true)]
+    client_secret: String,
+    /// The gateway's own credential at the upstream, sent as a bearer token.
+    #[arg(long, env = "CLEARANCE_GATEWAY_UPSTREAM_TOKEN", hide_env_values = true)]
+    upstream_token: Option<String>,
+    /// How long an introspection answer is reused: a revocation reaches this gateway
+    /// within this many seconds.
+    #[arg(
+        long,
+        env = "CLEARANCE_GATEWAY_INTROSPECTION_CACHE_SECONDS",
+        default_value_t = 10
+    )]
+    introspection_cache_seconds: i64,
 }
 
 #[derive(Subcommand)]
@@ -302,6 +334,14 @@ async fn run(cli: Cli) -> Result<(), String> {
             print_demo_banner(&config);
             serve(config).await
         }
+        Command::Gateway(args) => {
+            let issuer_given =
+                cli.issuer.is_some() || std::env::var_os("CLEARANCE_ISSUER").is_some();
+            if !issuer_given {
+                return Err("clearance gateway needs the issuer: --issuer URL".into());
+            }
+            gateway(&config, args).await
+        }
         Command::User(command) => admin::user_command(&config, command, now).await,
         Command::Client(command) => admin::client_command(&config, command, now).await,
         Command::Keys(command) => admin::keys_command(&config, command, now).await,
@@ -311,6 +351,53 @@ async fn run(cli: Cli) -> Result<(), String> {
             admin::audit_command(&config, username.as_deref(), limit).await
         }
     }
+}
+
+/// The standalone gateway. The issuer's endpoints are Clearance's own paths under it.
+async fn gateway(config: &Config, args: GatewayArgs) -> Result<(), String> {
+    let upstream = url::Url::parse(&args.upstream)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .ok_or_else(|| format!("--upstream {:?} is not an http(s) URL", args.upstream))?;
+    if args.introspection_cache_seconds < 0 || args.introspection_cache_seconds > 300 {
+        return Err("--introspection-cache-seconds must be between 0 and 300".into());
+    }
+    let base = args
+        .base
+        .unwrap_or_else(|| config.endpoint("/fhir"))
+        .trim_end_matches('/')
+        .to_owned();
+    if crate::http::fhir::base_path(&base).is_none() {
+        return Err(format!(
+            "--base {base:?} must be a URL with a path, such as https://fhir.example/r4"
+        ));
+    }
+    let uris = crate::gateway::OAuthUris {
+        authorize: config.endpoint("/authorize"),
+        token: config.endpoint("/token"),
+        introspect: config.endpoint("/introspect"),
+        revoke: config.endpoint("/revoke"),
+        manage: Some(config.endpoint("/account")),
+        register: None,
+    };
+    let standalone = crate::http::fhir::Standalone {
+        gateway: crate::gateway::Gateway::new(&base, upstream.as_str(), args.upstream_token, uris),
+        verifier: crate::gateway::remote::Remote::new(crate::gateway::remote::RemoteSettings {
+            issuer: config.issuer.clone(),
+            jwks_uri: config.endpoint("/jwks"),
+            introspection_endpoint: config.endpoint("/introspect"),
+            client_id: args.client_id,
+            client_secret: args.client_secret,
+            cache_seconds: args.introspection_cache_seconds,
+        }),
+    };
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    tracing::info!(address = %config.listen, base = %base, upstream = %upstream, "the Clearance FHIR gateway is listening");
+    app::run_gateway(listener, standalone)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn serve(config: Config) -> Result<(), String> {

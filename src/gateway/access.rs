@@ -39,12 +39,36 @@ pub enum Denied {
     NoToken,
     /// Invalid, expired, revoked, or for another audience: 401 `invalid_token`.
     InvalidToken,
-    Store(StoreError),
+    /// The database, or the authorization server, cannot be asked now: 503.
+    Unavailable,
 }
 
 impl From<StoreError> for Denied {
     fn from(e: StoreError) -> Self {
-        Denied::Store(e)
+        tracing::warn!(error = %e, "the gateway cannot check a token");
+        Denied::Unavailable
+    }
+}
+
+/// The bearer token of an `Authorization` header (RFC 6750 §2.1: the header only).
+pub fn bearer(authorization: Option<&str>) -> Result<&str, Denied> {
+    authorization
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(Denied::NoToken)
+}
+
+/// Beside the authorization server: tokens checked with its key ring and database.
+pub struct InProcess<'a>(pub &'a Services);
+
+#[async_trait::async_trait]
+impl super::Verifier for InProcess<'_> {
+    async fn verify(&self, authorization: Option<&str>, audience: &str) -> Result<Access, Denied> {
+        verify(self.0, authorization, audience).await
     }
 }
 
@@ -54,14 +78,7 @@ pub async fn verify(
     authorization: Option<&str>,
     audience: &str,
 ) -> Result<Access, Denied> {
-    let token = authorization
-        .and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or(Denied::NoToken)?;
+    let token = bearer(authorization)?;
     let now = services.now();
     let ring = services.keys.current();
     let claims = verify_access_token(&ring, token, &services.config.issuer, now)
@@ -88,25 +105,35 @@ pub async fn verify(
             claims.security.clone().ok_or(Denied::InvalidToken)?
         }
     };
-    let own_patient = claims
-        .fhir_user
-        .as_deref()
-        .and_then(|f| f.rsplit_once("Patient/").map(|(_, id)| id.to_owned()))
-        .filter(|id| !id.contains('/'));
-    Ok(Access {
-        client_id: claims.client_id,
-        scopes: claims
-            .scope
-            .split(' ')
-            .filter_map(SmartScope::parse)
-            .collect(),
-        patient: claims.patient,
-        own_patient,
+    Ok(Access::new(
+        claims.client_id,
+        &claims.scope,
+        claims.patient,
+        claims.fhir_user.as_deref(),
         claim,
-    })
+    ))
 }
 
 impl Access {
+    pub fn new(
+        client_id: String,
+        scope: &str,
+        patient: Option<String>,
+        fhir_user: Option<&str>,
+        claim: SecurityClaim,
+    ) -> Access {
+        let own_patient = fhir_user
+            .and_then(|f| f.rsplit_once("Patient/").map(|(_, id)| id.to_owned()))
+            .filter(|id| !id.is_empty() && !id.contains('/'));
+        Access {
+            client_id,
+            scopes: scope.split(' ').filter_map(SmartScope::parse).collect(),
+            patient,
+            own_patient,
+            claim,
+        }
+    }
+
     /// The scopes that grant `letter` on `resource_type`.
     fn granting<'a>(
         &'a self,

@@ -14,6 +14,7 @@
 pub mod access;
 pub mod bundle;
 pub mod compartment;
+pub mod remote;
 pub mod request;
 pub mod upstream;
 
@@ -22,9 +23,10 @@ use serde_json::{Value, json};
 use self::access::{Access, Denied};
 use self::bundle::{Bases, filter_bundle};
 use self::request::{Interaction, Refused};
-use self::upstream::Failure;
+use self::upstream::{Failure, Upstream};
+use crate::config::{Config, RegistrationPolicy};
 use crate::flow::params::{MAX_PROTOCOL_PARAMETERS, Params};
-use crate::services::Services;
+use async_trait::async_trait;
 
 /// What the gateway answers: a status and a FHIR JSON body, with the headers that go with it.
 #[derive(Debug)]
@@ -80,11 +82,103 @@ impl Reply {
     }
 }
 
-/// The public FHIR base this gateway serves, and its upstream, when configured.
-pub fn bases(services: &Services) -> Option<(&str, &str)> {
-    let upstream = services.config.fhir_upstream.as_deref()?;
-    let public = services.config.fhir_base_urls.first()?;
-    Some((public.as_str(), upstream))
+/// One gateway: the public FHIR base it serves, its upstream, and how it says where to get a
+/// token. Built once, beside the authorization server ([`Gateway::beside`]) or standalone.
+pub struct Gateway {
+    /// The public base, as tokens name it in `aud` (no trailing slash).
+    pub public: String,
+    /// The upstream FHIR server's base (no trailing slash).
+    pub upstream: String,
+    /// The gateway's own credential at the upstream (`fhir_upstream_token`).
+    pub credential: Option<String>,
+    calls: Upstream,
+    /// `rest.security` of the CapabilityStatement: SMART's `oauth-uris` and service coding.
+    security: Value,
+}
+
+/// The authorization server's endpoints a client discovers through `/metadata`.
+pub struct OAuthUris {
+    pub authorize: String,
+    pub token: String,
+    pub introspect: String,
+    pub revoke: String,
+    pub manage: Option<String>,
+    pub register: Option<String>,
+}
+
+impl Gateway {
+    pub fn new(
+        public: &str,
+        upstream: &str,
+        credential: Option<String>,
+        uris: OAuthUris,
+    ) -> Gateway {
+        let mut extension = vec![
+            json!({"url": "authorize", "valueUri": uris.authorize}),
+            json!({"url": "token", "valueUri": uris.token}),
+            json!({"url": "introspect", "valueUri": uris.introspect}),
+            json!({"url": "revoke", "valueUri": uris.revoke}),
+        ];
+        for (name, uri) in [("manage", uris.manage), ("register", uris.register)] {
+            if let Some(uri) = uri {
+                extension.push(json!({"url": name, "valueUri": uri}));
+            }
+        }
+        Gateway {
+            public: public.trim_end_matches('/').to_owned(),
+            upstream: upstream.trim_end_matches('/').to_owned(),
+            credential,
+            calls: Upstream::new(),
+            security: json!({
+                "extension": [{
+                    "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                    "extension": extension,
+                }],
+                "service": [{"coding": [{
+                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                    "code": "SMART-on-FHIR",
+                }]}],
+                "description": "SMART App Launch; every resource is released or withheld by the patient's label choice in the token's security claim.",
+            }),
+        }
+    }
+
+    /// The gateway beside the authorization server, at the first FHIR base, when
+    /// `fhir_upstream` is set.
+    pub fn beside(config: &Config) -> Option<Gateway> {
+        let upstream = config.fhir_upstream.as_deref()?;
+        let public = config.fhir_base_urls.first()?;
+        let uris = OAuthUris {
+            authorize: config.endpoint("/authorize"),
+            token: config.endpoint("/token"),
+            introspect: config.endpoint("/introspect"),
+            revoke: config.endpoint("/revoke"),
+            manage: Some(config.endpoint("/account")),
+            register: (config.registration != RegistrationPolicy::Closed)
+                .then(|| config.endpoint("/register")),
+        };
+        Some(Gateway::new(
+            public,
+            upstream,
+            config.fhir_upstream_token.clone(),
+            uris,
+        ))
+    }
+
+    fn bases(&self) -> Bases<'_> {
+        Bases {
+            upstream: &self.upstream,
+            public: &self.public,
+        }
+    }
+}
+
+/// How the gateway checks a bearer token: in process beside the authorization server (key
+/// ring and database), or standalone (the issuer's JWKS and introspection).
+#[async_trait]
+pub trait Verifier: Send + Sync {
+    /// What the `Authorization` header's token allows at the FHIR base `audience`.
+    async fn verify(&self, authorization: Option<&str>, audience: &str) -> Result<Access, Denied>;
 }
 
 /// One FHIR request as the gateway sees it.
@@ -98,7 +192,7 @@ pub struct FhirRequest<'a> {
 }
 
 /// Serves one FHIR request.
-pub async fn serve(services: &Services, request: FhirRequest<'_>) -> Reply {
+pub async fn serve(gateway: &Gateway, verifier: &dyn Verifier, request: FhirRequest<'_>) -> Reply {
     let FhirRequest {
         method,
         path,
@@ -106,10 +200,8 @@ pub async fn serve(services: &Services, request: FhirRequest<'_>) -> Reply {
         authorization,
         body,
     } = request;
-    let Some((public, upstream)) = bases(services) else {
-        return Reply::not_found();
-    };
-    let bases = Bases { upstream, public };
+    let bases = gateway.bases();
+    let (public, upstream) = (bases.public, bases.upstream);
     let interaction = match request::interaction(method, path) {
         Ok(interaction) => interaction,
         Err(Refused::Method) => {
@@ -122,9 +214,9 @@ pub async fn serve(services: &Services, request: FhirRequest<'_>) -> Reply {
         Err(Refused::Unsupported(reason)) => return Reply::outcome(400, "not-supported", reason),
     };
     if interaction == Interaction::Capabilities {
-        return capabilities(services, &bases).await;
+        return capabilities(gateway, &bases).await;
     }
-    let access = match access::verify(services, authorization, public).await {
+    let access = match verifier.verify(authorization, public).await {
         Ok(access) => access,
         Err(Denied::NoToken) => {
             return Reply::outcome(401, "login", "A bearer access token is required.")
@@ -138,8 +230,7 @@ pub async fn serve(services: &Services, request: FhirRequest<'_>) -> Reply {
             )
             .challenged("Bearer realm=\"clearance\", error=\"invalid_token\"");
         }
-        Err(Denied::Store(e)) => {
-            tracing::warn!(error = %e, "gateway cannot check a token");
+        Err(Denied::Unavailable) => {
             return Reply::outcome(503, "transient", "The service is temporarily unavailable.");
         }
     };
@@ -149,10 +240,10 @@ pub async fn serve(services: &Services, request: FhirRequest<'_>) -> Reply {
         return insufficient_scope();
     }
     match &interaction {
-        Interaction::Search { .. } => search(services, &access, resource_type, query, &bases).await,
+        Interaction::Search { .. } => search(gateway, &access, resource_type, query, &bases).await,
         Interaction::History { .. } => {
             let url = format!("{upstream}/{path}");
-            let answer = match fetch(services, &url).await {
+            let answer = match fetch(gateway, &url).await {
                 Ok(answer) => answer,
                 Err(reply) => return reply,
             };
@@ -160,7 +251,7 @@ pub async fn serve(services: &Services, request: FhirRequest<'_>) -> Reply {
         }
         Interaction::Read { id, .. } | Interaction::VRead { id, .. } => {
             read(
-                services,
+                gateway,
                 &access,
                 resource_type,
                 id,
@@ -168,14 +259,12 @@ pub async fn serve(services: &Services, request: FhirRequest<'_>) -> Reply {
             )
             .await
         }
-        Interaction::Create { .. } => create(services, &access, resource_type, body, &bases).await,
+        Interaction::Create { .. } => create(gateway, &access, resource_type, body, &bases).await,
         Interaction::Update { id, .. } => {
             let url = format!("{upstream}/{path}");
-            update(services, &access, resource_type, id, body, &url, &bases).await
+            update(gateway, &access, resource_type, id, body, &url, &bases).await
         }
-        Interaction::Delete { .. } => {
-            delete(services, &access, &format!("{upstream}/{path}")).await
-        }
+        Interaction::Delete { .. } => delete(gateway, &access, &format!("{upstream}/{path}")).await,
         Interaction::Capabilities => Reply::not_found(),
     }
 }
@@ -213,12 +302,12 @@ fn writable(access: &Access, resource: &Value, letter: char) -> Result<(), Reply
 /// able to see; otherwise 404, as for a read (and no update-as-create: creating at an id
 /// the client chose would tell it whether a withheld resource is there).
 async fn current(
-    services: &Services,
+    gateway: &Gateway,
     access: &Access,
     url: &str,
     letter: char,
 ) -> Result<Value, Reply> {
-    let answer = fetch(services, url).await?;
+    let answer = fetch(gateway, url).await?;
     if answer.status != 200 {
         return Err(upstream_error(answer.status));
     }
@@ -236,15 +325,14 @@ async fn current(
 }
 
 async fn send(
-    services: &Services,
+    gateway: &Gateway,
     method: reqwest::Method,
     url: &str,
     body: Option<Vec<u8>>,
 ) -> Result<upstream::Answer, Reply> {
-    let credential = services.config.fhir_upstream_token.as_deref();
-    services
-        .fhir_upstream
-        .send(method, url, body, credential)
+    gateway
+        .calls
+        .send(method, url, body, gateway.credential.as_deref())
         .await
         .map_err(|failure| {
             tracing::warn!(?failure, "FHIR upstream write failed");
@@ -274,7 +362,7 @@ fn write_reply(answer: upstream::Answer, access: &Access, letter: char, bases: &
 }
 
 async fn create(
-    services: &Services,
+    gateway: &Gateway,
     access: &Access,
     resource_type: &str,
     body: &[u8],
@@ -288,14 +376,14 @@ async fn create(
         return reply;
     }
     let url = format!("{}/{resource_type}", bases.upstream);
-    match send(services, reqwest::Method::POST, &url, Some(body.to_vec())).await {
+    match send(gateway, reqwest::Method::POST, &url, Some(body.to_vec())).await {
         Ok(answer) => write_reply(answer, access, 'c', bases),
         Err(reply) => reply,
     }
 }
 
 async fn update(
-    services: &Services,
+    gateway: &Gateway,
     access: &Access,
     resource_type: &str,
     id: &str,
@@ -309,23 +397,23 @@ async fn update(
     };
     // The version replaced must be one the token can see (an update may not strip labels from
     // a resource it cannot read), and the new one one it could read back.
-    if let Err(reply) = current(services, access, url, 'u').await {
+    if let Err(reply) = current(gateway, access, url, 'u').await {
         return reply;
     }
     if let Err(reply) = writable(access, &resource, 'u') {
         return reply;
     }
-    match send(services, reqwest::Method::PUT, url, Some(body.to_vec())).await {
+    match send(gateway, reqwest::Method::PUT, url, Some(body.to_vec())).await {
         Ok(answer) => write_reply(answer, access, 'u', bases),
         Err(reply) => reply,
     }
 }
 
-async fn delete(services: &Services, access: &Access, url: &str) -> Reply {
-    if let Err(reply) = current(services, access, url, 'd').await {
+async fn delete(gateway: &Gateway, access: &Access, url: &str) -> Reply {
+    if let Err(reply) = current(gateway, access, url, 'd').await {
         return reply;
     }
-    match send(services, reqwest::Method::DELETE, url, None).await {
+    match send(gateway, reqwest::Method::DELETE, url, None).await {
         Ok(answer) if (200..300).contains(&answer.status) => Reply {
             status: 204,
             ..Reply::ok(Value::Null)
@@ -345,11 +433,10 @@ fn insufficient_scope() -> Reply {
 }
 
 /// The upstream's answer, or the reply for its failure.
-async fn fetch(services: &Services, url: &str) -> Result<upstream::Answer, Reply> {
-    let credential = services.config.fhir_upstream_token.as_deref();
-    services
-        .fhir_upstream
-        .get(url, credential)
+async fn fetch(gateway: &Gateway, url: &str) -> Result<upstream::Answer, Reply> {
+    gateway
+        .calls
+        .get(url, gateway.credential.as_deref())
         .await
         .map_err(|failure| {
             tracing::warn!(?failure, "FHIR upstream call failed");
@@ -383,13 +470,13 @@ fn parse(body: &[u8]) -> Option<Value> {
 }
 
 async fn read(
-    services: &Services,
+    gateway: &Gateway,
     access: &Access,
     resource_type: &str,
     id: &str,
     url: &str,
 ) -> Reply {
-    let answer = match fetch(services, url).await {
+    let answer = match fetch(gateway, url).await {
         Ok(answer) => answer,
         Err(reply) => return reply,
     };
@@ -416,7 +503,7 @@ async fn read(
 }
 
 async fn search(
-    services: &Services,
+    gateway: &Gateway,
     access: &Access,
     resource_type: &str,
     query: Option<&str>,
@@ -450,7 +537,7 @@ async fn search(
     } else {
         format!("{}/{resource_type}?{encoded}", bases.upstream)
     };
-    let answer = match fetch(services, &url).await {
+    let answer = match fetch(gateway, &url).await {
         Ok(answer) => answer,
         Err(reply) => return reply,
     };
@@ -481,8 +568,8 @@ fn bundle_reply(answer: upstream::Answer, access: &Access, letter: char, bases: 
 /// `GET [base]/metadata`: the upstream's CapabilityStatement, with `rest.security` saying how
 /// to get a token here (SMART App Launch: the `oauth-uris` extension and the SMART-on-FHIR
 /// service), for clients that discover through `/metadata`.
-async fn capabilities(services: &Services, bases: &Bases<'_>) -> Reply {
-    let answer = match fetch(services, &format!("{}/metadata", bases.upstream)).await {
+async fn capabilities(gateway: &Gateway, bases: &Bases<'_>) -> Reply {
+    let answer = match fetch(gateway, &format!("{}/metadata", bases.upstream)).await {
         Ok(answer) => answer,
         Err(reply) => return reply,
     };
@@ -498,28 +585,7 @@ async fn capabilities(services: &Services, bases: &Bases<'_>) -> Reply {
             "The FHIR server's answer could not be read.",
         );
     };
-    let config = &services.config;
-    let mut uris = vec![
-        json!({"url": "authorize", "valueUri": config.endpoint("/authorize")}),
-        json!({"url": "token", "valueUri": config.endpoint("/token")}),
-        json!({"url": "introspect", "valueUri": config.endpoint("/introspect")}),
-        json!({"url": "revoke", "valueUri": config.endpoint("/revoke")}),
-        json!({"url": "manage", "valueUri": config.endpoint("/account")}),
-    ];
-    if config.registration != crate::config::RegistrationPolicy::Closed {
-        uris.push(json!({"url": "register", "valueUri": config.endpoint("/register")}));
-    }
-    let security = json!({
-        "extension": [{
-            "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
-            "extension": uris,
-        }],
-        "service": [{"coding": [{
-            "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
-            "code": "SMART-on-FHIR",
-        }]}],
-        "description": "SMART App Launch; every resource is released or withheld by the patient's label choice in the token's security claim.",
-    });
+    let security = gateway.security.clone();
     match statement["rest"].as_array_mut() {
         Some(rest) => {
             for entry in rest.iter_mut() {

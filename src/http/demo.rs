@@ -25,6 +25,7 @@ use crate::demo::{
     DEMO_CLIENT_ID, DEMO_FHIR_STORE, SAMPLE_RECORDS, WELLNESS_CLIENT_ID, demo_redirect_uri,
 };
 use crate::flow::grant::{self, TokenRequest};
+use crate::gateway::access::InProcess;
 use crate::gateway::{self, FhirRequest};
 use crate::secrets;
 use crate::services::Services;
@@ -241,8 +242,15 @@ async fn read_records(services: &Services, token: &DemoToken) -> (Vec<SampleView
         return (Vec::new(), Some("The token names no patient.".into()));
     };
     let authorization = format!("Bearer {}", token.access_token);
+    let Some(fhir) = services.gateway.as_ref() else {
+        return (
+            Vec::new(),
+            Some("The demo runs without its FHIR gateway.".into()),
+        );
+    };
     let reply = gateway::serve(
-        services,
+        fhir,
+        &InProcess(services),
         FhirRequest {
             method: "GET",
             path: "Observation",

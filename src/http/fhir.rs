@@ -1,42 +1,79 @@
-//! `<FHIR base>/*`: the FHIR gateway (`crate::gateway`), mounted at the path of the first
-//! FHIR base when `fhir_upstream` is set. Answers are `application/fhir+json`.
+//! `<FHIR base>/*`: the FHIR gateway (`crate::gateway`). Beside the authorization server it is
+//! mounted at the path of the first FHIR base when `fhir_upstream` is set ([`router`]);
+//! `clearance gateway` serves it alone ([`standalone_router`]). Answers are
+//! `application/fhir+json`.
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
+use axum::routing::{any, get};
 use url::Url;
 
 use super::AppState;
 use crate::config::Config;
-use crate::gateway::{self, FhirRequest, Reply};
-
-/// The gateway's routes, when an upstream is configured and the base lives on this origin.
-pub fn router(config: &Config) -> Router<AppState> {
-    let Some(path) = base_path(config) else {
-        return Router::new();
-    };
-    Router::new()
-        .route(&format!("{path}/{{*rest}}"), any(serve))
-        // FHIR resources may be larger than the protocol forms the rest of the server reads.
-        .layer(DefaultBodyLimit::max(MAX_FHIR_BODY_BYTES))
-}
+use crate::gateway::access::InProcess;
+use crate::gateway::remote::Remote;
+use crate::gateway::{self, FhirRequest, Gateway, Reply, Verifier};
 
 /// The largest FHIR resource a write may carry.
 const MAX_FHIR_BODY_BYTES: usize = 2 * 1024 * 1024;
 
-/// The path of the first FHIR base (`/fhir` for `<issuer>/fhir`).
-fn base_path(config: &Config) -> Option<String> {
-    config.fhir_upstream.as_ref()?;
-    let base = Url::parse(config.fhir_base_urls.first()?).ok()?;
-    let path = base.path().trim_end_matches('/').to_owned();
+/// The gateway's routes beside the authorization server, when an upstream is configured.
+pub fn router(config: &Config) -> Router<AppState> {
+    let Some(path) = config
+        .fhir_upstream
+        .as_ref()
+        .and_then(|_| base_path(config.fhir_base_urls.first()?))
+    else {
+        return Router::new();
+    };
+    Router::new()
+        .route(&format!("{path}/{{*rest}}"), any(beside))
+        // FHIR resources may be larger than the protocol forms the rest of the server reads.
+        .layer(DefaultBodyLimit::max(MAX_FHIR_BODY_BYTES))
+}
+
+/// The path of a FHIR base (`/fhir` for `https://as.example/fhir`), or None for a base at
+/// the root of its origin.
+pub fn base_path(base: &str) -> Option<String> {
+    let path = Url::parse(base)
+        .ok()?
+        .path()
+        .trim_end_matches('/')
+        .to_owned();
     (!path.is_empty()).then_some(path)
 }
 
+/// A parsed request, as both mountings hand it over.
+struct Incoming {
+    method: Method,
+    headers: HeaderMap,
+    rest: String,
+    query: Option<String>,
+    body: Bytes,
+}
+
+async fn answer(gateway: &Gateway, verifier: &dyn Verifier, incoming: Incoming) -> Response {
+    let authorization = incoming
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let request = FhirRequest {
+        method: incoming.method.as_str(),
+        path: &incoming.rest,
+        query: incoming.query.as_deref(),
+        authorization,
+        body: &incoming.body,
+    };
+    response(gateway::serve(gateway, verifier, request).await)
+}
+
 #[tracing::instrument(name = "fhir", skip_all, fields(method = %method))]
-async fn serve(
+async fn beside(
     State(services): State<AppState>,
     method: Method,
     headers: HeaderMap,
@@ -44,18 +81,60 @@ async fn serve(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let request = FhirRequest {
-        method: method.as_str(),
-        path: &rest,
-        query: query.as_deref(),
-        authorization,
-        body: &body,
+    let Some(fhir) = services.gateway.as_ref() else {
+        return StatusCode::NOT_FOUND.into_response();
     };
-    let reply = gateway::serve(&services, request).await;
-    response(reply)
+    let incoming = Incoming {
+        method,
+        headers,
+        rest,
+        query,
+        body,
+    };
+    answer(fhir, &InProcess(&services), incoming).await
+}
+
+/// What the standalone gateway process holds.
+pub struct Standalone {
+    pub gateway: Gateway,
+    pub verifier: Remote,
+}
+
+/// `clearance gateway`: only the FHIR base (and `/healthz`), tokens checked with the issuer's
+/// JWKS and introspection.
+pub fn standalone_router(standalone: Arc<Standalone>) -> Router {
+    let path = base_path(&standalone.gateway.public).unwrap_or_default();
+    Router::new()
+        .route(&format!("{path}/{{*rest}}"), any(alone))
+        .route("/healthz", get(|| async { "ok" }))
+        .layer(DefaultBodyLimit::max(MAX_FHIR_BODY_BYTES))
+        .with_state(standalone)
+}
+
+#[tracing::instrument(name = "fhir", skip_all, fields(method = %method))]
+async fn alone(
+    State(standalone): State<Arc<Standalone>>,
+    method: Method,
+    headers: HeaderMap,
+    Path(rest): Path<String>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let incoming = Incoming {
+        method,
+        headers,
+        rest,
+        query,
+        body,
+    };
+    let mut response = answer(&standalone.gateway, &standalone.verifier, incoming).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 fn response(reply: Reply) -> Response {

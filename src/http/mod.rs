@@ -10,7 +10,7 @@ mod csrf;
 mod demo;
 mod discovery;
 mod error;
-mod fhir;
+pub mod fhir;
 mod health;
 mod introspect;
 mod launch;

@@ -142,6 +142,33 @@ pub fn verify_access_token(
     Ok(claims)
 }
 
+/// Verifies an access token with a published key set (a resource server's view: the
+/// standalone gateway holds the issuer's JWKS, not its key ring): RFC 9068 §4's `typ`, the
+/// signature by the key the header's `kid` names, the issuer, and expiry with `leeway`
+/// seconds of clock skew. Returns its claims.
+pub fn verify_access_token_with_jwks(
+    token: &str,
+    jwks: &Value,
+    issuer: &str,
+    now: i64,
+    leeway: i64,
+) -> Result<AccessTokenClaims, TokenError> {
+    let header = josekit::jwt::decode_header(token).map_err(|_| TokenError::Invalid("header"))?;
+    if header.claim("typ").and_then(Value::as_str) != Some(ACCESS_TOKEN_TYPE) {
+        return Err(TokenError::Invalid("typ"));
+    }
+    let claims = crate::tokens::client_keys::verify(token, jwks)?;
+    let claims: AccessTokenClaims =
+        serde_json::from_value(Value::Object(claims)).map_err(|_| TokenError::Invalid("claims"))?;
+    if claims.iss != issuer {
+        return Err(TokenError::Invalid("iss"));
+    }
+    if claims.exp + leeway <= now {
+        return Err(TokenError::Invalid("expired"));
+    }
+    Ok(claims)
+}
+
 /// Verifies an ID token we issued (for `id_token_hint`): signature and issuer only; an
 /// expired hint is still a valid hint (OIDC Core §3.1.2.1).
 pub fn verify_id_token_hint(

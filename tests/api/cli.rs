@@ -462,6 +462,64 @@ fn invalid_configuration_stops_the_start_with_a_clear_message() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("CLEARANCE_CODE_TTL"));
+    // The standalone gateway: (label, arguments, what the message names).
+    let gateway = [
+        (
+            "no issuer",
+            vec![
+                "gateway",
+                "--upstream",
+                "http://127.0.0.1:1/fhir",
+                "--client-id",
+                "g",
+                "--client-secret",
+                "s",
+            ],
+            "--issuer",
+        ),
+        (
+            "upstream not a URL",
+            vec![
+                "gateway",
+                "--issuer",
+                "https://as.example",
+                "--upstream",
+                "fhir",
+                "--client-id",
+                "g",
+                "--client-secret",
+                "s",
+            ],
+            "--upstream",
+        ),
+        (
+            "base without a path",
+            vec![
+                "gateway",
+                "--issuer",
+                "https://as.example",
+                "--upstream",
+                "http://127.0.0.1:1/fhir",
+                "--base",
+                "https://fhir.example",
+                "--client-id",
+                "g",
+                "--client-secret",
+                "s",
+            ],
+            "--base",
+        ),
+    ];
+    for (label, args, named) in gateway {
+        let out = Command::new(env!("CARGO_BIN_EXE_clearance"))
+            .args(&args)
+            .env_remove("CLEARANCE_ISSUER")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{label}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(named), "{label}: {stderr}");
+    }
 }
 
 #[tokio::test]

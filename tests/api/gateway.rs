@@ -146,11 +146,15 @@ async fn gateway_in_front_of(upstream: &str) -> TestServer {
 /// An access token for alice, as the public test app, sharing `categories` beyond normal
 /// records.
 async fn token(server: &TestServer, scope: &str, categories: &[&str]) -> String {
-    let fhir = server.url("/fhir");
+    token_for(server, &server.url("/fhir"), scope, categories).await
+}
+
+/// The same, for the FHIR base `fhir`.
+async fn token_for(server: &TestServer, fhir: &str, scope: &str, categories: &[&str]) -> String {
     let client = server.public_client.client_id.clone();
     // prompt=consent: the consent page is shown even when an earlier consent covers the scope.
     let (url, verifier) =
-        server.authorize_url(&client, scope, &[("aud", &fhir), ("prompt", "consent")]);
+        server.authorize_url(&client, scope, &[("aud", fhir), ("prompt", "consent")]);
     let back = server
         .authorize_with(&browser(), &url, "alice", None, categories)
         .await
@@ -543,4 +547,111 @@ async fn writes_stay_within_the_patient_and_what_the_token_can_read() {
             .0,
         404
     );
+}
+
+/// `clearance gateway`: the gateway alone, in front of the FHIR server, checking tokens with
+/// the issuer's JWKS and its introspection endpoint (as the confidential test client, a
+/// resource server for the gateway's base).
+#[tokio::test]
+async fn the_standalone_gateway_checks_tokens_with_the_jwks_and_introspection() {
+    use std::sync::Arc;
+
+    use clearance::gateway::remote::{Remote, RemoteSettings};
+    use clearance::gateway::{Gateway, OAuthUris};
+    use clearance::http::fhir::{Standalone, standalone_router};
+
+    let Some(fhir) = FhirServer::start() else {
+        return;
+    };
+    fhir.seed().await;
+    // The gateway's address first: the authorization server issues tokens for its base.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/r4", listener.local_addr().unwrap());
+    let server = TestServer::start_with(Settings {
+        fhir_base_urls: Some(vec![base.clone()]),
+        ..Settings::default()
+    })
+    .await;
+    let resource_server = &server.confidential_client;
+    let standalone = Standalone {
+        gateway: Gateway::new(
+            &base,
+            &fhir.base,
+            None,
+            OAuthUris {
+                authorize: server.url("/authorize"),
+                token: server.url("/token"),
+                introspect: server.url("/introspect"),
+                revoke: server.url("/revoke"),
+                manage: None,
+                register: None,
+            },
+        ),
+        verifier: Remote::new(RemoteSettings {
+            issuer: server.issuer.clone(),
+            jwks_uri: server.url("/jwks"),
+            introspection_endpoint: server.url("/introspect"),
+            client_id: resource_server.client_id.clone(),
+            client_secret: resource_server.client_secret.clone().unwrap(),
+            // No reuse here, so that the revocation below bites at once.
+            cache_seconds: 0,
+        }),
+    };
+    tokio::spawn(async move {
+        axum::serve(listener, standalone_router(Arc::new(standalone)))
+            .await
+            .unwrap()
+    });
+    let token = token_for(&server, &base, SCOPE, &[]).await;
+    let at = |path: &str| format!("{base}/{path}");
+    let get = |url: String, token: Option<String>| async move {
+        let mut request = http_client().get(url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let r = request.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json::<Value>().await.unwrap_or(Value::Null))
+    };
+    let cases = [
+        ("own normal record", "Observation/lab-alice", 200),
+        ("mental health, not shared", "Observation/psy-alice", 404),
+        ("another patient's record", "Observation/lab-bob", 404),
+    ];
+    for (label, path, expected) in cases {
+        assert_eq!(
+            get(at(path), Some(token.clone())).await.0,
+            expected,
+            "{label}"
+        );
+    }
+    let (status, bundle) = get(at("Observation"), Some(token.clone())).await;
+    assert_eq!(status, 200);
+    assert_eq!(ids(&bundle), ["lab-alice"]);
+    assert_eq!(get(at("Observation/lab-alice"), None).await.0, 401);
+    // A token for the authorization server's own audience is not one for this gateway.
+    let elsewhere = {
+        let client = server.public_client.client_id.clone();
+        let (url, verifier) = server.authorize_url(&client, "openid", &[("prompt", "consent")]);
+        let back = server
+            .authorize(&browser(), &url, "alice", None)
+            .await
+            .redirect();
+        let code = query_param(&back, "code").unwrap();
+        server.redeem(&client, &code, &verifier).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        get(at("Observation/lab-alice"), Some(elsewhere)).await.0,
+        401
+    );
+
+    // Revoked at the authorization server: introspection says so, the gateway refuses.
+    let alice = server.user("alice").await;
+    clearance::flow::account::revoke(&server.services, &alice.id, &server.public_client.client_id)
+        .await
+        .unwrap();
+    assert_eq!(get(at("Observation/lab-alice"), Some(token)).await.0, 401);
 }
