@@ -138,7 +138,7 @@ impl App {
     ) -> Result<App, AppError> {
         let database = open_database(&config).await?;
         let ring = load_keys(database.store.as_ref(), &config, clock.now()).await?;
-        let gateway = crate::gateway::Gateway::beside(&config);
+        let gateways = crate::gateway::Gateway::beside(&config);
         let services = Arc::new(Services {
             config,
             store: database.store,
@@ -148,7 +148,7 @@ impl App {
             metadata: MetadataCache::default(),
             metrics: Default::default(),
             password_checks: crate::services::password_gate(),
-            gateway,
+            gateways,
         });
         let router = http::router(services.clone());
         let (router, cleanup) = match database.sessions {

@@ -3,6 +3,7 @@
 //! declared once, in `settings!` below. Validated once at start; invalid settings stop the
 //! start with a message that names the setting (fail fast, no globals).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -135,6 +136,10 @@ settings! {
         /// (16 characters or more). None: the gateway sends no credential. The client's
         /// token never goes upstream.
         fhir_upstream_token: String => Option<String>,
+        /// More FHIR bases, each with its own upstream: a TOML table `[fhir_upstreams]` of
+        /// `"<base>" = "<upstream>"` (env: a JSON object). Each base must be one of
+        /// `fhir_base_urls`, on the issuer's origin.
+        fhir_upstreams: BTreeMap<String, String> => Vec<(String, String)>,
     }
 }
 
@@ -198,6 +203,13 @@ impl FromEnv for Vec<String> {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect())
+    }
+}
+
+/// A table: a JSON object of strings.
+impl FromEnv for BTreeMap<String, String> {
+    fn from_env(text: &str) -> Result<Self, String> {
+        serde_json::from_str(text).map_err(|e| format!("must be a JSON object of strings: {e}"))
     }
 }
 
@@ -334,6 +346,24 @@ impl Config {
             .map(String::as_str)
     }
 
+    /// Every FHIR base the gateway serves beside this server, with its upstream: the first
+    /// base with `fhir_upstream`, then `fhir_upstreams`.
+    pub fn gateways(&self) -> Vec<(&str, &str)> {
+        let first = self
+            .fhir_upstream
+            .as_deref()
+            .zip(self.fhir_base_urls.first())
+            .map(|(upstream, base)| (base.as_str(), upstream));
+        first
+            .into_iter()
+            .chain(
+                self.fhir_upstreams
+                    .iter()
+                    .map(|(b, u)| (b.as_str(), u.as_str())),
+            )
+            .collect()
+    }
+
     pub fn category(&self, id: &str) -> Option<&Category> {
         self.categories.iter().find(|c| c.id == id)
     }
@@ -453,7 +483,42 @@ impl Derived {
             }
             other => other.clone(),
         };
+        let mut fhir_upstreams = Vec::new();
+        for (base, upstream) in s.fhir_upstreams.iter().flatten() {
+            let base = fhir_base_urls
+                .iter()
+                .find(|b| b.trim_end_matches('/') == base.trim_end_matches('/'))
+                .ok_or_else(|| {
+                    ConfigError(format!(
+                        "fhir_upstreams: {base:?} is not one of fhir_base_urls"
+                    ))
+                })?;
+            if fhir_upstream.is_some() && *base == fhir_base_urls[0] {
+                return Err(ConfigError(format!(
+                    "fhir_upstreams: {base:?} already has fhir_upstream"
+                )));
+            }
+            let on_issuer = matches!(
+                (Url::parse(base), Url::parse(&issuer)),
+                (Ok(b), Ok(i)) if b.origin() == i.origin() && !b.path().trim_end_matches('/').is_empty()
+            );
+            if !on_issuer {
+                return Err(ConfigError(format!(
+                    "fhir_upstreams: {base:?} must be on the issuer's origin, with a path"
+                )));
+            }
+            match Url::parse(upstream) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.query().is_none() => {}
+                _ => {
+                    return Err(ConfigError(format!(
+                        "fhir_upstreams: {upstream:?} must be an http(s) URL without a query"
+                    )));
+                }
+            }
+            fhir_upstreams.push((base.clone(), upstream.trim_end_matches('/').to_owned()));
+        }
         Ok(Derived {
+            fhir_upstreams,
             fhir_upstream,
             fhir_upstream_token,
             listen,
@@ -633,5 +698,42 @@ mod tests {
                 .0
                 .contains("CLEARANCE_JWKS_URI_ALLOW_PRIVATE")
         );
+    }
+
+    #[test]
+    fn each_extra_fhir_base_names_its_own_upstream() {
+        let base = |extra: &str| {
+            toml::from_str::<Settings>(&format!(
+                "issuer = \"https://as.example\"\nfhir_base_urls = [\"https://as.example/fhir\", \"https://as.example/clinic/\"]\n{extra}"
+            ))
+            .unwrap()
+        };
+        let c = Config::from_settings(base(
+            "fhir_upstream = \"http://hapi:8080/fhir\"\n[fhir_upstreams]\n\"https://as.example/clinic\" = \"http://clinic:8080/r4/\"",
+        ))
+        .unwrap();
+        assert_eq!(
+            c.gateways(),
+            [
+                ("https://as.example/fhir", "http://hapi:8080/fhir"),
+                ("https://as.example/clinic/", "http://clinic:8080/r4"),
+            ]
+        );
+        for (label, extra) in [
+            (
+                "not a configured base",
+                "[fhir_upstreams]\n\"https://as.example/other\" = \"http://x/fhir\"",
+            ),
+            (
+                "twice for the first base",
+                "fhir_upstream = \"http://a/fhir\"\n[fhir_upstreams]\n\"https://as.example/fhir\" = \"http://b/fhir\"",
+            ),
+            (
+                "not a URL",
+                "[fhir_upstreams]\n\"https://as.example/clinic\" = \"clinic\"",
+            ),
+        ] {
+            assert!(Config::from_settings(base(extra)).is_err(), "{label}");
+        }
     }
 }

@@ -25,8 +25,8 @@ pub struct Services {
     pub metrics: crate::metrics::Metrics,
     /// Password verifications running at once (argon2id holds 19 MiB each).
     pub password_checks: Gate,
-    /// The FHIR gateway at the first FHIR base, when `fhir_upstream` is set.
-    pub gateway: Option<crate::gateway::Gateway>,
+    /// The FHIR gateways beside this server, one per FHIR base with an upstream.
+    pub gateways: Vec<crate::gateway::Gateway>,
 }
 
 #[derive(Default)]

@@ -143,11 +143,17 @@ impl Gateway {
         }
     }
 
-    /// The gateway beside the authorization server, at the first FHIR base, when
-    /// `fhir_upstream` is set.
-    pub fn beside(config: &Config) -> Option<Gateway> {
-        let upstream = config.fhir_upstream.as_deref()?;
-        let public = config.fhir_base_urls.first()?;
+    /// The gateways beside the authorization server: one per FHIR base with an upstream
+    /// (`fhir_upstream`, `fhir_upstreams`).
+    pub fn beside(config: &Config) -> Vec<Gateway> {
+        config
+            .gateways()
+            .into_iter()
+            .map(|(public, upstream)| Gateway::beside_at(config, public, upstream))
+            .collect()
+    }
+
+    fn beside_at(config: &Config, public: &str, upstream: &str) -> Gateway {
         let uris = OAuthUris {
             authorize: config.endpoint("/authorize"),
             token: config.endpoint("/token"),
@@ -157,12 +163,7 @@ impl Gateway {
             register: (config.registration != RegistrationPolicy::Closed)
                 .then(|| config.endpoint("/register")),
         };
-        Some(Gateway::new(
-            public,
-            upstream,
-            config.fhir_upstream_token.clone(),
-            uris,
-        ))
+        Gateway::new(public, upstream, config.fhir_upstream_token.clone(), uris)
     }
 
     fn bases(&self) -> Bases<'_> {

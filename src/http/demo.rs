@@ -242,7 +242,7 @@ async fn read_records(services: &Services, token: &DemoToken) -> (Vec<SampleView
         return (Vec::new(), Some("The token names no patient.".into()));
     };
     let authorization = format!("Bearer {}", token.access_token);
-    let Some(fhir) = services.gateway.as_ref() else {
+    let Some(fhir) = services.gateways.first() else {
         return (
             Vec::new(),
             Some("The demo runs without its FHIR gateway.".into()),

@@ -22,19 +22,26 @@ use crate::gateway::{self, FhirRequest, Gateway, Reply, Verifier};
 /// The largest FHIR resource a write may carry.
 const MAX_FHIR_BODY_BYTES: usize = 2 * 1024 * 1024;
 
-/// The gateway's routes beside the authorization server, when an upstream is configured.
+/// The gateways' routes beside the authorization server: one per FHIR base with an upstream
+/// (`services.gateways`, in the same order).
 pub fn router(config: &Config) -> Router<AppState> {
-    let Some(path) = config
-        .fhir_upstream
-        .as_ref()
-        .and_then(|_| base_path(config.fhir_base_urls.first()?))
-    else {
-        return Router::new();
-    };
-    Router::new()
-        .route(&format!("{path}/{{*rest}}"), any(beside))
-        // FHIR resources may be larger than the protocol forms the rest of the server reads.
-        .layer(DefaultBodyLimit::max(MAX_FHIR_BODY_BYTES))
+    let mut router = Router::new();
+    for (index, (base, _)) in config.gateways().into_iter().enumerate() {
+        let Some(path) = base_path(base) else {
+            continue;
+        };
+        let handler = move |state: State<AppState>,
+                            method: Method,
+                            headers: HeaderMap,
+                            rest: Path<String>,
+                            query: RawQuery,
+                            body: Bytes| {
+            beside(state, index, method, headers, rest, query, body)
+        };
+        router = router.route(&format!("{path}/{{*rest}}"), any(handler));
+    }
+    // FHIR resources may be larger than the protocol forms the rest of the server reads.
+    router.layer(DefaultBodyLimit::max(MAX_FHIR_BODY_BYTES))
 }
 
 /// The path of a FHIR base (`/fhir` for `https://as.example/fhir`), or None for a base at
@@ -75,13 +82,14 @@ async fn answer(gateway: &Gateway, verifier: &dyn Verifier, incoming: Incoming) 
 #[tracing::instrument(name = "fhir", skip_all, fields(method = %method))]
 async fn beside(
     State(services): State<AppState>,
+    index: usize,
     method: Method,
     headers: HeaderMap,
     Path(rest): Path<String>,
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    let Some(fhir) = services.gateway.as_ref() else {
+    let Some(fhir) = services.gateways.get(index) else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let incoming = Incoming {

@@ -655,3 +655,42 @@ async fn the_standalone_gateway_checks_tokens_with_the_jwks_and_introspection() 
         .unwrap();
     assert_eq!(get(at("Observation/lab-alice"), Some(token)).await.0, 401);
 }
+
+/// Several FHIR bases beside the server, each with its own upstream (`fhir_upstreams`).
+#[tokio::test]
+async fn each_fhir_base_has_its_own_upstream() {
+    let Some(fhir) = FhirServer::start() else {
+        return;
+    };
+    fhir.seed().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let (first, second) = (format!("{issuer}/fhir"), format!("{issuer}/clinic/r4"));
+    let server = TestServer::start_on(
+        listener,
+        Settings {
+            fhir_base_urls: Some(vec![first.clone(), second.clone()]),
+            fhir_upstreams: Some([(second.clone(), fhir.base.clone())].into()),
+            ..Settings::default()
+        },
+    )
+    .await;
+    let token = token_for(&server, &second, SCOPE, &[]).await;
+    let read = |url: String| {
+        let token = token.clone();
+        async move {
+            http_client()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(read(format!("{second}/Observation/lab-alice")).await, 200);
+    assert_eq!(read(format!("{second}/Observation/psy-alice")).await, 404);
+    // The first base has no upstream: no gateway there.
+    assert_eq!(read(format!("{first}/Observation/lab-alice")).await, 404);
+}

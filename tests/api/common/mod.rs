@@ -70,9 +70,19 @@ impl TestServer {
         TestServer::boot(Settings::default(), true).await
     }
 
+    /// Like `start_with`, on a listener bound by the test (which may need its address in the
+    /// settings, say for a second FHIR base).
+    pub async fn start_on(listener: TcpListener, settings: Settings) -> TestServer {
+        TestServer::boot_on(listener, settings, false).await
+    }
+
     async fn boot(settings: Settings, demo: bool) -> TestServer {
-        let dir = tempfile::tempdir().expect("temp dir");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        TestServer::boot_on(listener, settings, demo).await
+    }
+
+    async fn boot_on(listener: TcpListener, settings: Settings, demo: bool) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
         let addr = listener.local_addr().expect("addr");
         let issuer = format!("http://{addr}");
         // CLEARANCE_TEST_BACKEND=postgres runs the same black-box tests on a fresh PostgreSQL
