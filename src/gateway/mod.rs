@@ -241,7 +241,26 @@ pub async fn serve(gateway: &Gateway, verifier: &dyn Verifier, request: FhirRequ
         return insufficient_scope();
     }
     match &interaction {
-        Interaction::Search { .. } => search(gateway, &access, resource_type, query, &bases).await,
+        Interaction::Search { .. } => {
+            search(gateway, &access, resource_type, query, &bases, None).await
+        }
+        Interaction::CompartmentSearch { patient, .. } => {
+            // FHIR search.html: the same search, within one patient's compartment.
+            let within = match compartment::confinement(resource_type) {
+                compartment::Confinement::ThePatient => ("_id".to_owned(), patient.clone()),
+                compartment::Confinement::Member { parameter, .. } => {
+                    (parameter.to_owned(), format!("Patient/{patient}"))
+                }
+                _ => {
+                    return Reply::outcome(
+                        400,
+                        "not-supported",
+                        "That type is not in the Patient compartment.",
+                    );
+                }
+            };
+            search(gateway, &access, resource_type, query, &bases, Some(within)).await
+        }
         Interaction::History { .. } => {
             let url = format!("{upstream}/{path}");
             let answer = match fetch(gateway, &url).await {
@@ -509,6 +528,7 @@ async fn search(
     resource_type: &str,
     query: Option<&str>,
     bases: &Bases<'_>,
+    within: Option<(String, String)>,
 ) -> Reply {
     let params = Params::parse(
         query.unwrap_or_default().as_bytes(),
@@ -528,7 +548,7 @@ async fn search(
         for (name, value) in params.pairs() {
             serializer.append_pair(name, value);
         }
-        if let Some((name, value)) = &narrowing {
+        for (name, value) in narrowing.iter().chain(within.iter()) {
             serializer.append_pair(name, value);
         }
         serializer.finish()

@@ -23,6 +23,11 @@ pub enum Interaction {
     History { resource_type: String, id: String },
     /// `GET [base]/[type]?params`.
     Search { resource_type: String },
+    /// `GET [base]/Patient/[id]/[type]?params`: a search within one patient's compartment.
+    CompartmentSearch {
+        patient: String,
+        resource_type: String,
+    },
     /// `POST [base]/[type]`: a new resource, its id chosen upstream.
     Create { resource_type: String },
     /// `PUT [base]/[type]/[id]`.
@@ -39,6 +44,7 @@ impl Interaction {
             | Interaction::VRead { resource_type, .. }
             | Interaction::History { resource_type, .. }
             | Interaction::Search { resource_type }
+            | Interaction::CompartmentSearch { resource_type, .. }
             | Interaction::Create { resource_type }
             | Interaction::Update { resource_type, .. }
             | Interaction::Delete { resource_type, .. } => Some(resource_type),
@@ -48,7 +54,7 @@ impl Interaction {
     /// The SMART v2 permission letter the interaction needs.
     pub fn letter(&self) -> char {
         match self {
-            Interaction::Search { .. } => 's',
+            Interaction::Search { .. } | Interaction::CompartmentSearch { .. } => 's',
             Interaction::Create { .. } => 'c',
             Interaction::Update { .. } => 'u',
             Interaction::Delete { .. } => 'd',
@@ -113,6 +119,10 @@ pub fn interaction(method: &str, path: &str) -> Result<Interaction, Refused> {
         [t, i] => Ok(Interaction::Read {
             resource_type: typed(t)?,
             id: id(i)?,
+        }),
+        ["Patient", i, t] if *t != "_history" => Ok(Interaction::CompartmentSearch {
+            patient: id(i)?,
+            resource_type: typed(t)?,
         }),
         [t, i, "_history"] => Ok(Interaction::History {
             resource_type: typed(t)?,
@@ -184,6 +194,13 @@ mod tests {
             interaction("GET", "Observation"),
             Ok(Interaction::Search { .. })
         ));
+        assert_eq!(
+            interaction("GET", "Patient/alice/Observation"),
+            Ok(Interaction::CompartmentSearch {
+                patient: "alice".into(),
+                resource_type: "Observation".into()
+            })
+        );
         assert!(matches!(
             interaction("POST", "Observation"),
             Ok(Interaction::Create { .. })
@@ -204,7 +221,11 @@ mod tests {
             ("lower-case type", "GET", "observation/1"),
             ("bad id", "GET", "Observation/a_b"),
             ("operation", "GET", "Patient/1/$everything"),
-            ("compartment search", "GET", "Patient/1/Observation"),
+            (
+                "compartment search of a non-type",
+                "GET",
+                "Patient/1/observation",
+            ),
             ("system search", "GET", ""),
             ("dot segments", "GET", "Observation/../Patient"),
         ];

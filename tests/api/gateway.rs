@@ -259,6 +259,17 @@ async fn reads_and_searches_release_only_what_the_patient_shared() {
     );
     let (_, _, bundle) = get(&server, "Patient?_id=bob", Some(&normal)).await;
     assert_eq!(ids(&bundle), Vec::<String>::new());
+    // Compartment searches: alice's own gives her released records, bob's nothing.
+    let (status, _, bundle) = get(&server, "Patient/alice/Observation", Some(&normal)).await;
+    assert_eq!(status, 200, "{bundle}");
+    assert_eq!(ids(&bundle), ["lab-alice"]);
+    let (status, _, bundle) = get(&server, "Patient/bob/Observation", Some(&normal)).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        ids(&bundle),
+        Vec::<String>::new(),
+        "another patient's compartment"
+    );
     let (_, _, bundle) = get(&server, "Observation?_security=R", Some(&normal)).await;
     assert_eq!(
         ids(&bundle),
