@@ -267,7 +267,14 @@ pub async fn serve(gateway: &Gateway, verifier: &dyn Verifier, request: FhirRequ
                 Ok(answer) => answer,
                 Err(reply) => return reply,
             };
-            bundle_reply(answer, &access, 'r', &bases)
+            let reply = bundle_reply(answer, &access, 'r', &bases);
+            // A resource has at least one version: a history with none left is a resource
+            // withheld, answered as one that is not there (not an empty Bundle, which would
+            // tell the two apart).
+            if reply.status == 200 && reply.body["entry"].is_null() {
+                return Reply::not_found();
+            }
+            reply
         }
         Interaction::Read { id, .. } | Interaction::VRead { id, .. } => {
             read(

@@ -240,6 +240,19 @@ async fn reads_and_searches_release_only_what_the_patient_shared() {
             assert_eq!(body["resourceType"], "OperationOutcome", "{label}");
         }
     }
+    // Instance history: a released resource's versions; a withheld one's is 404, like a
+    // resource that is not there.
+    let (status, _, history) = get(&server, "Observation/lab-alice/_history", Some(&normal)).await;
+    assert_eq!(status, 200, "{history}");
+    assert_eq!(history["type"], "history");
+    assert!(!ids(&history).is_empty());
+    for path in [
+        "Observation/psy-alice/_history",
+        "Observation/lab-bob/_history",
+        "Observation/nothing/_history",
+    ] {
+        assert_eq!(get(&server, path, Some(&normal)).await.0, 404, "{path}");
+    }
     // A type no scope grants: 403 insufficient_scope.
     let (status, challenge, _) = get(&server, "Condition/cond-alice", Some(&normal)).await;
     assert_eq!(status, 403);
