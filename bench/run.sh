@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 backend=${1:-sqlite}
 seconds=${2:-10}
-bin=target/release/clearance
+bin=${BIN:-target/release/clearance}
 [ -x "$bin" ] || cargo build --release
 command -v wrk >/dev/null || { echo "install wrk (apt-get install wrk)"; exit 1; }
 

@@ -88,22 +88,23 @@ pub async fn verify(
         return Err(Denied::InvalidToken);
     }
     // A user's token has a grant, whose claim is the patient's current choice; a backend
-    // service's token (client_credentials) has none and carries its client's ceiling.
-    let claim = match services
-        .store
-        .active_access_token_grant(&claims.jti, now)
-        .await?
-    {
-        Some(grant) => grant.security,
-        None => {
-            services
-                .store
-                .client_token_active(&claims.jti, now)
-                .await?
-                .filter(|client| *client == claims.client_id)
-                .ok_or(Denied::InvalidToken)?;
-            claims.security.clone().ok_or(Denied::InvalidToken)?
-        }
+    // service's token (client_credentials: no `auth_time`, no one signed in) has none and
+    // carries its client's ceiling. One query either way.
+    let claim = if claims.auth_time.is_some() {
+        let grant = services
+            .store
+            .active_access_token_grant(&claims.jti, now)
+            .await?
+            .ok_or(Denied::InvalidToken)?;
+        grant.security
+    } else {
+        services
+            .store
+            .client_token_active(&claims.jti, now)
+            .await?
+            .filter(|client| *client == claims.client_id)
+            .ok_or(Denied::InvalidToken)?;
+        claims.security.clone().ok_or(Denied::InvalidToken)?
     };
     Ok(Access::new(
         claims.client_id,

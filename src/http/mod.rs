@@ -48,7 +48,7 @@ pub fn router(services: AppState) -> Router {
     } else {
         Router::new()
     };
-    Router::new()
+    let routes = Router::new()
         .merge(demo_pages)
         .merge(discovery::router())
         .merge(smart::router(&services.config))
@@ -72,10 +72,17 @@ pub fn router(services: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(
             services.clone(),
             metrics::track,
-        ))
-        // One span per request: its method and matched route, never the URI (a query can
-        // carry a code, a state or a login hint).
-        .route_layer(TraceLayer::new_for_http().make_span_with(request_span))
+        ));
+    // One span per request: its method and matched route, never the URI (a query can carry a
+    // code, a state or a login hint). It costs a few microseconds a request (a fifth of a
+    // discovery request, measured with bench/run.sh), so it is added only when INFO spans are
+    // recorded (the default filter; not under RUST_LOG=warn).
+    let routes = if tracing::enabled!(tracing::Level::INFO) {
+        routes.route_layer(TraceLayer::new_for_http().make_span_with(request_span))
+    } else {
+        routes
+    };
+    routes
         // Every body here is a small form or JSON document (RFC 7591 metadata, a JWKS).
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(
