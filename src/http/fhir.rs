@@ -25,8 +25,12 @@ const MAX_FHIR_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// The gateways' routes beside the authorization server: one per FHIR base with an upstream
 /// (`services.gateways`, in the same order).
 pub fn router(config: &Config) -> Router<AppState> {
+    let gateways = config.gateways();
+    if gateways.is_empty() {
+        return Router::new();
+    }
     let mut router = Router::new();
-    for (index, (base, _)) in config.gateways().into_iter().enumerate() {
+    for (index, (base, _)) in gateways.into_iter().enumerate() {
         let Some(path) = base_path(base) else {
             continue;
         };
