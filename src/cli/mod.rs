@@ -372,14 +372,7 @@ async fn gateway(config: &Config, args: GatewayArgs) -> Result<(), String> {
             "--base {base:?} must be a URL with a path, such as https://fhir.example/r4"
         ));
     }
-    let uris = crate::gateway::OAuthUris {
-        authorize: config.endpoint("/authorize"),
-        token: config.endpoint("/token"),
-        introspect: config.endpoint("/introspect"),
-        revoke: config.endpoint("/revoke"),
-        manage: Some(config.endpoint("/account")),
-        register: None,
-    };
+    let uris = crate::gateway::OAuthUris::of(config, false);
     let standalone = crate::http::fhir::Standalone {
         gateway: crate::gateway::Gateway::new(&base, upstream.as_str(), args.upstream_token, uris),
         verifier: crate::gateway::remote::Remote::new(crate::gateway::remote::RemoteSettings {

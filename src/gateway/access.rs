@@ -175,20 +175,20 @@ impl Access {
         resource_type: &str,
         letter: char,
     ) -> Result<Option<(String, String)>, CannotNarrow> {
-        let mut patients = self
+        let confinements: Vec<Option<Option<&str>>> = self
             .granting(resource_type, letter)
-            .map(|s| self.confined_to(s));
-        let Some(first) = patients.next() else {
+            .map(|s| self.confined_to(s))
+            .collect();
+        if confinements.is_empty() {
             return Err(CannotNarrow);
-        };
+        }
         // A scope that is not confined (a clinician's user/, system/) lifts the confinement.
-        let confined: Vec<Option<&str>> =
-            std::iter::once(first).chain(patients).flatten().collect();
-        if confined.len() < self.granting(resource_type, letter).count() {
+        if confinements.contains(&None) {
             return Ok(None);
         }
-        let patient = confined.first().copied().flatten().ok_or(CannotNarrow)?;
-        if confined.iter().any(|p| *p != Some(patient)) {
+        // Every granting scope is confined: to one and the same patient, who must be known.
+        let patient = confinements[0].flatten().ok_or(CannotNarrow)?;
+        if confinements.iter().any(|c| *c != Some(Some(patient))) {
             return Err(CannotNarrow);
         }
         match compartment::confinement(resource_type) {

@@ -106,6 +106,21 @@ pub struct OAuthUris {
     pub register: Option<String>,
 }
 
+impl OAuthUris {
+    /// The endpoints of the authorization server at `config.issuer` (Clearance's own paths);
+    /// `register` only when dynamic registration is open to clients.
+    pub fn of(config: &Config, register: bool) -> OAuthUris {
+        OAuthUris {
+            authorize: config.endpoint("/authorize"),
+            token: config.endpoint("/token"),
+            introspect: config.endpoint("/introspect"),
+            revoke: config.endpoint("/revoke"),
+            manage: Some(config.endpoint("/account")),
+            register: register.then(|| config.endpoint("/register")),
+        }
+    }
+}
+
 impl Gateway {
     pub fn new(
         public: &str,
@@ -154,15 +169,7 @@ impl Gateway {
     }
 
     fn beside_at(config: &Config, public: &str, upstream: &str) -> Gateway {
-        let uris = OAuthUris {
-            authorize: config.endpoint("/authorize"),
-            token: config.endpoint("/token"),
-            introspect: config.endpoint("/introspect"),
-            revoke: config.endpoint("/revoke"),
-            manage: Some(config.endpoint("/account")),
-            register: (config.registration != RegistrationPolicy::Closed)
-                .then(|| config.endpoint("/register")),
-        };
+        let uris = OAuthUris::of(config, config.registration != RegistrationPolicy::Closed);
         Gateway::new(public, upstream, config.fhir_upstream_token.clone(), uris)
     }
 
