@@ -464,9 +464,7 @@ impl Derived {
                         "fhir_upstream {upstream:?} must be an http(s) URL without query or fragment"
                     )));
                 }
-                let issuer_origin = Url::parse(&issuer).map(|u| u.origin());
-                let base_origin = Url::parse(&fhir_base_urls[0]).map(|u| u.origin());
-                if issuer_origin.ok() != base_origin.ok() {
+                if !same_origin(&issuer, &fhir_base_urls[0]) {
                     return Err(ConfigError(format!(
                         "fhir_upstream: the gateway serves the first FHIR base, {:?}, which must be on the issuer's origin",
                         fhir_base_urls[0]
@@ -498,10 +496,9 @@ impl Derived {
                     "fhir_upstreams: {base:?} already has fhir_upstream"
                 )));
             }
-            let on_issuer = matches!(
-                (Url::parse(base), Url::parse(&issuer)),
-                (Ok(b), Ok(i)) if b.origin() == i.origin() && !b.path().trim_end_matches('/').is_empty()
-            );
+            let has_path =
+                Url::parse(base).is_ok_and(|b| !b.path().trim_end_matches('/').is_empty());
+            let on_issuer = same_origin(base, &issuer) && has_path;
             if !on_issuer {
                 return Err(ConfigError(format!(
                     "fhir_upstreams: {base:?} must be on the issuer's origin, with a path"
@@ -531,6 +528,12 @@ impl Derived {
             key_activation_seconds,
         })
     }
+}
+
+/// Do two URLs share scheme, host and port (both parsed)? The gateway serves only FHIR bases
+/// on the issuer's own origin.
+pub fn same_origin(a: &str, b: &str) -> bool {
+    matches!((Url::parse(a), Url::parse(b)), (Ok(a), Ok(b)) if a.origin() == b.origin())
 }
 
 /// The shortest safe delay between publishing a rotated key and signing with it: every

@@ -2,7 +2,6 @@
 //! whole flow in a browser.
 
 use serde_json::{Value, json};
-use url::Url;
 
 use crate::config::Config;
 use crate::flow::clients::{self, NewClient};
@@ -169,11 +168,10 @@ pub fn prepare(config: &mut Config) {
     if config.fhir_upstream.is_some() {
         return;
     }
-    let same_origin = |a: &str, b: &str| matches!((Url::parse(a), Url::parse(b)), (Ok(a), Ok(b)) if a.origin() == b.origin());
     let Some(base) = config.fhir_base_urls.first() else {
         return;
     };
-    if !same_origin(base, &config.issuer) {
+    if !crate::config::same_origin(base, &config.issuer) {
         return;
     }
     let mut address = config.listen;
